@@ -1,0 +1,29 @@
+"""xmem-demo: a readable, faithful reimplementation of XMem (Cheng & Schwing, ECCV 2022).
+
+    from xmem_demo import load_model, InferenceSession, MemoryConfig
+    model = load_model("XMem.pth")
+    session = InferenceSession(model, MemoryConfig())
+    prob = session.step(frame, mask=first_mask)   # then session.step(frame) for the rest
+"""
+
+from .checkpoint import CheckpointError, load_model, save_checkpoint
+from .config import MemoryConfig, ModelConfig
+from .model import XMem
+from .records import FrameRecord, RecordCollector
+from .session import InferenceSession, MaskError, pick_device
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "XMem",
+    "ModelConfig",
+    "MemoryConfig",
+    "InferenceSession",
+    "FrameRecord",
+    "RecordCollector",
+    "load_model",
+    "save_checkpoint",
+    "CheckpointError",
+    "MaskError",
+    "pick_device",
+]

@@ -1,0 +1,167 @@
+"""Loading checkpoints safely: official XMem release files and this project's own.
+
+Two formats are accepted, both read with `torch.load(..., weights_only=True)` so that a
+checkpoint can never run code:
+
+* **official** (XMem.pth, XMem-s012.pth, ...): a flat state_dict. The network sizes
+  (C^k, C^v, C^h) are read from the tensors, as the official code does.
+* **xmem-demo** (the bundled `mini` model): a dict with `format: "xmem-demo"`,
+  `model_config` (a `ModelConfig` as a dict), `state_dict`, and a short `model_card`.
+
+Anything else (a truncated download, a pickle, another network) raises `CheckpointError`
+naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from .config import ModelConfig
+from .model import XMem
+
+FORMAT_TAG = "xmem-demo"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used, with the reason."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"cannot load checkpoint '{path}': {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass
+class LoadedCheckpoint:
+    state_dict: dict[str, torch.Tensor]
+    model_config: ModelConfig
+    format: str  # "official" or "xmem-demo"
+    model_card: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_file(path: Path) -> Any:
+    if not path.exists():
+        raise CheckpointError(path, "file not found")
+    if path.is_dir():
+        raise CheckpointError(path, "is a directory, expected a .pth file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(path, "file is empty")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # weights_only refuses arbitrary objects; say so instead of dumping the traceback.
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            path, f"not a plain tensor checkpoint (refused by weights_only loading: {first_line[:200]})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(path, f"corrupt or truncated file ({msg[:200]})") from None
+
+
+def infer_official_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:
+    """Network sizes from an official state_dict, the way the official XMem code reads them."""
+    key_dim = state_dict["key_proj.key_proj.weight"].shape[0]
+    value_dim = state_dict["value_encoder.fuser.block2.conv2.weight"].shape[0]
+    transform = state_dict.get("decoder.hidden_update.transform.weight")
+    hidden_dim = 0 if transform is None else transform.shape[0] // 3
+    single_object = state_dict["value_encoder.conv1.weight"].shape[1] == 4
+    return ModelConfig(key_dim=key_dim, value_dim=value_dim, hidden_dim=hidden_dim, single_object=single_object)
+
+
+def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
+    """Read and validate the container; does not build the network."""
+    path = Path(path)
+    obj = _read_file(path)
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(path, f"expected a dict of tensors, found {type(obj).__name__}")
+
+    if obj.get("format") == FORMAT_TAG:
+        try:
+            cfg = ModelConfig.from_dict(dict(obj["model_config"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(path, f"bad model_config ({err})") from None
+        state = obj.get("state_dict")
+        if not isinstance(state, Mapping):
+            raise CheckpointError(path, "xmem-demo checkpoint without a state_dict")
+        extra = {k: v for k, v in obj.items() if k not in ("format", "model_config", "state_dict", "model_card")}
+        return LoadedCheckpoint(dict(state), cfg, FORMAT_TAG, str(obj.get("model_card", "")), extra)
+
+    non_tensors = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if non_tensors:
+        raise CheckpointError(
+            path, f"not an XMem state_dict: entries that are not tensors, e.g. {non_tensors[:3]}"
+        )
+    state = dict(obj)
+    if any(k.startswith("module.") for k in state):
+        # Saved from nn.DataParallel during training.
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    required = [
+        "key_proj.key_proj.weight",
+        "value_encoder.fuser.block2.conv2.weight",
+        "value_encoder.conv1.weight",
+    ]
+    missing = [k for k in required if k not in state]
+    if missing:
+        sample = list(state)[:3]
+        raise CheckpointError(
+            path, f"not an XMem checkpoint: missing {missing[:3]} (first keys in the file: {sample})"
+        )
+    return LoadedCheckpoint(state, infer_official_config(state), "official")
+
+
+def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
+    """Construct the network for `ckpt` and load its weights with strict=True."""
+    model = XMem(ckpt.model_config)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in ckpt.state_dict]
+    unexpected = [k for k in ckpt.state_dict if k not in expected]
+    wrong_shape = [
+        f"{k}: file {tuple(v.shape)} vs model {tuple(expected[k].shape)}"
+        for k, v in ckpt.state_dict.items()
+        if k in expected and tuple(v.shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys, first {missing[:3]}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys, first {unexpected[:3]}")
+        if wrong_shape:
+            parts.append(f"{len(wrong_shape)} shape mismatches, first {wrong_shape[:2]}")
+        raise CheckpointError(path, "architecture does not match: " + "; ".join(parts))
+    model.load_state_dict(ckpt.state_dict, strict=True)
+    return model.eval()
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> XMem:
+    """Load an XMem network from a checkpoint file (official or xmem-demo format), in eval mode."""
+    ckpt = read_checkpoint(path)
+    model = build_model(ckpt, path)
+    model.checkpoint_format = ckpt.format  # type: ignore[attr-defined]
+    model.model_card = ckpt.model_card  # type: ignore[attr-defined]
+    model.checkpoint_path = str(path)  # type: ignore[attr-defined]
+    return model.to(device)
+
+
+def save_checkpoint(
+    model: XMem, path: str | Path, model_card: str = "", **extra: Any
+) -> None:
+    """Write this project's format (used for the bundled mini model)."""
+    payload = {
+        "format": FORMAT_TAG,
+        "model_config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model_card": model_card,
+        **extra,
+    }
+    tmp = Path(str(path) + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)

@@ -1,0 +1,138 @@
+"""Typed configuration: what the network looks like, and how the memory behaves.
+
+`ModelConfig` describes the network's widths (read from a checkpoint, never guessed);
+`MemoryConfig` holds the inference-time knobs of the paper, with the official defaults
+of XMem's `eval.py`. Every field names the paper's symbol where it has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the XMem network. The defaults are the official release (XMem.pth).
+
+    The `mini` model bundled with this project uses the same code with narrower trunks;
+    its checkpoint stores these fields next to the weights.
+    """
+
+    key_dim: int = 64  # C^k: channels of key, selection (Sec. 3.3)
+    value_dim: int = 512  # C^v: channels of a memory value
+    hidden_dim: int = 64  # C^h: channels of the sensory memory (0 = no sensory memory)
+    single_object: bool = False  # value encoder sees only the object mask (4 input channels)
+    # Query (key) encoder: ResNet with bottleneck blocks; official = ResNet-50 up to layer3.
+    key_width: int = 64  # width of the stem; f4/f8/f16 have 4x, 8x, 16x this many channels
+    key_blocks: tuple[int, int, int] = (3, 4, 6)
+    # Value encoder: ResNet with basic blocks; official = ResNet-18 up to layer3.
+    value_width: int = 64
+    value_blocks: tuple[int, int, int] = (2, 2, 2)
+    # Decoder widths at stride 16 and at strides 8/4 (official 512 and 256).
+    decoder_dims: tuple[int, int] = (512, 256)
+
+    @property
+    def f16_dim(self) -> int:
+        return self.key_width * 16
+
+    @property
+    def f8_dim(self) -> int:
+        return self.key_width * 8
+
+    @property
+    def f4_dim(self) -> int:
+        return self.key_width * 4
+
+    @property
+    def value_trunk_dim(self) -> int:
+        return self.value_width * 4
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["key_blocks"] = list(self.key_blocks)
+        d["value_blocks"] = list(self.value_blocks)
+        d["decoder_dims"] = list(self.decoder_dims)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+        d = dict(d)
+        for name in ("key_blocks", "value_blocks", "decoder_dims"):
+            if name in d:
+                d[name] = tuple(int(x) for x in d[name])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Inference settings. Defaults are the official XMem evaluation defaults."""
+
+    mem_every: int = 5  # r: a new working-memory frame every r frames (Sec. 3.2)
+    # d: sensory deep update every d frames; -1 = synchronised with memory frames (official).
+    deep_update_every: int = -1
+    top_k: int = 30  # k of the top-k softmax over memory similarities (Sec. 3.3)
+    enable_long_term: bool = True  # consolidate working memory into long-term memory (Sec. 3.4)
+    min_mid_term_frames: int = 5  # T_min: frames kept in working memory after consolidation
+    max_mid_term_frames: int = 10  # T_max: working-memory size (frames) that triggers consolidation
+    num_prototypes: int = 128  # P: prototypes created per consolidation
+    max_long_term_elements: int = 10000  # L_max: long-term capacity before forgetting
+    # Count usage of long-term elements (needed for forgetting). None = the official eval.py
+    # rule, decided per video from its length (see `resolve_count_usage`).
+    count_long_term_usage: bool | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mem_every < 1:
+            problems.append(f"mem_every (r) must be >= 1, got {self.mem_every}")
+        if self.deep_update_every == 0:
+            problems.append("deep_update_every must be -1 (synchronised) or >= 1")
+        if self.top_k < 1:
+            problems.append(f"top_k must be >= 1, got {self.top_k}")
+        if self.enable_long_term:
+            if self.min_mid_term_frames < 1:
+                problems.append("min_mid_term_frames (T_min) must be >= 1")
+            if self.max_mid_term_frames <= self.min_mid_term_frames:
+                problems.append(
+                    "max_mid_term_frames (T_max) must be larger than min_mid_term_frames (T_min), "
+                    f"got T_max={self.max_mid_term_frames}, T_min={self.min_mid_term_frames}"
+                )
+            if self.num_prototypes < 1:
+                problems.append("num_prototypes (P) must be >= 1")
+            if self.max_long_term_elements <= self.num_prototypes:
+                problems.append(
+                    "max_long_term_elements (L_max) must be larger than num_prototypes (P)"
+                )
+        if problems:
+            raise ValueError("invalid MemoryConfig: " + "; ".join(problems))
+
+    @property
+    def deep_update_synced(self) -> bool:
+        return self.deep_update_every < 0
+
+    def resolve_count_usage(self, num_frames: int | None) -> bool:
+        """Whether long-term usage is counted (the official eval.py rule).
+
+        Forgetting can only be needed when the video is long enough to fill L_max:
+        num_frames / (T_max - T_min) * P >= L_max. Unknown length: count (safe).
+        """
+        if not self.enable_long_term:
+            return False
+        if self.count_long_term_usage is not None:
+            return self.count_long_term_usage
+        if num_frames is None:
+            return True
+        per_consolidation = self.max_mid_term_frames - self.min_mid_term_frames
+        return num_frames / per_consolidation * self.num_prototypes >= self.max_long_term_elements
+
+    def replace(self, **changes: Any) -> "MemoryConfig":
+        return replace(self, **changes)
+
+
+DEFAULT_MEMORY_CONFIG = MemoryConfig()
+
+__all__ = ["ModelConfig", "MemoryConfig", "DEFAULT_MEMORY_CONFIG"]

@@ -1,0 +1,5 @@
+"""The XMem network: encoders, decoder and their building blocks."""
+
+from .xmem import XMem
+
+__all__ = ["XMem"]

@@ -1,0 +1,58 @@
+"""XMem as one nn.Module: the network only, no memory and no checkpoint I/O.
+
+The per-frame protocol (when to write memory, when to deep-update) lives in
+`xmem_demo.session`; the memory tiers in `xmem_demo.memory`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .blocks import soft_aggregate
+from .decoder import Decoder
+from .encoders import KeyEncoder, KeyProjection, ValueEncoder
+
+
+class XMem(nn.Module):
+    def __init__(self, config: ModelConfig = ModelConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.key_encoder = KeyEncoder(config)
+        self.value_encoder = ValueEncoder(config)
+        self.key_proj = KeyProjection(config.f16_dim, config.key_dim)
+        self.decoder = Decoder(config)
+
+    def encode_key(
+        self, image: torch.Tensor, need_shrinkage: bool = True, need_selection: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """image B x 3 x H x W (normalised, H and W multiples of 16).
+
+        Returns key, shrinkage, selection (B x C x H/16 x W/16) and the features (f16, f8, f4).
+        """
+        f16, f8, f4 = self.key_encoder(image)
+        key, shrinkage, selection = self.key_proj(f16, need_shrinkage, need_selection)
+        return key, shrinkage, selection, (f16, f8, f4)
+
+    def encode_value(
+        self,
+        image: torch.Tensor,
+        f16: torch.Tensor,
+        hidden: torch.Tensor | None,
+        masks: torch.Tensor,
+        deep_update: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.value_encoder(image, f16, hidden, masks, deep_update)
+
+    def segment(
+        self,
+        features: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        readout: torch.Tensor,
+        hidden: torch.Tensor | None,
+        update_hidden: bool = True,
+    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """Decode; returns (new hidden or None, logits with background, probabilities with background)."""
+        new_hidden, logits = self.decoder(*features, hidden, readout, update_hidden)
+        agg_logits, prob = soft_aggregate(torch.sigmoid(logits), dim=1)
+        return new_hidden, agg_logits, prob

@@ -1,0 +1,117 @@
+"""What the inference loop reports about each frame: the observability hook's payload.
+
+`InferenceSession.add_hook(fn)` calls `fn(record)` after every `step` with a
+`FrameRecord`. Records hold plain Python / NumPy data (no live tensors), so notebooks and
+the app can keep, plot or serialise them without touching the memory internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class ConsolidationEvent:
+    """Working memory reached T_max frames and was consolidated into long-term memory."""
+
+    working_size_before: int
+    working_size_after: int
+    long_term_size_before: int  # after any forgetting on the same frame
+    long_term_size_after: int
+    num_candidates: int
+    group_kinds: list[str]  # per object group: full / partial / none / none_but_sieved
+    valid_prototypes: list[int | None]  # per object group
+    prototype_indices: list[int]  # candidate indices chosen as prototypes, by descending usage
+    prototype_origins: list[tuple[int, int]]  # (frame index, pixel index) of each prototype
+    candidate_usage: np.ndarray  # usage of every candidate when prototypes were chosen
+    usage_margin: float  # gap between the last chosen and the first unchosen usage
+
+
+@dataclass
+class ForgettingEvent:
+    """Long-term memory was full (>= L_max - P) and its least-used elements were dropped."""
+
+    long_term_size_before: int
+    target_size: int
+    requested: int
+    removed: int
+    usage_margin: float
+    usage_before: np.ndarray
+    kept: np.ndarray  # bool per element before forgetting
+
+
+@dataclass
+class AffinityProbe:
+    """Where chosen query pixels looked in memory on this frame (object group 0, after top-k).
+
+    `affinity[i, j]` is the weight query pixel i gave memory element j; `tier[j]` is 0 for
+    long-term and 1 for working memory; `origin_frame[j]` / `origin_pixel[j]` say which
+    video frame and which stride-16 pixel element j came from (for prototypes: the
+    candidate they were built around).
+    """
+
+    query_pixels: list[tuple[int, int]]  # (row, col) on the stride-16 feature grid
+    feature_shape: tuple[int, int]
+    affinity: np.ndarray  # queries x elements
+    tier: np.ndarray
+    origin_frame: np.ndarray
+    origin_pixel: np.ndarray
+
+
+@dataclass
+class FrameRecord:
+    """State after `step(t)`."""
+
+    index: int  # t, frames since the session started
+    object_ids: list[int]  # label id of channel k+1 of the returned probabilities
+    mask_given: bool
+    segmented: bool  # memory was read and the decoder ran
+    memory_frame: bool  # a value was encoded and added to working memory
+    deep_update: bool  # the value encoder refreshed the sensory memory
+    sensory_updated_by_decoder: bool
+    working_size: int  # elements (keys) in working memory
+    working_frames: float  # working_size / HW
+    working_group_sizes: list[int]
+    long_term_size: int
+    long_term_group_sizes: list[int]
+    sensory_shape: tuple[int, ...]
+    memory_bytes: dict[str, int]  # bytes held per tier: sensory, working, long_term
+    elements_per_frame: int  # HW at stride 16
+    seconds: float  # wall time of the step
+    consolidation: ConsolidationEvent | None = None
+    forgetting: ForgettingEvent | None = None
+    affinity: AffinityProbe | None = None
+
+    @property
+    def num_objects(self) -> int:
+        return len(self.object_ids)
+
+    def summary(self) -> dict[str, Any]:
+        """A flat, JSON-friendly dict (no arrays), e.g. for a CSV or a trace file."""
+        d = {k: v for k, v in asdict(self).items() if k not in ("consolidation", "forgetting", "affinity")}
+        d["sensory_shape"] = list(self.sensory_shape)
+        d["consolidation"] = self.consolidation is not None
+        d["forgetting"] = self.forgetting is not None
+        return d
+
+
+FrameHook = Callable[[FrameRecord], None]
+
+
+@dataclass
+class RecordCollector:
+    """A hook that keeps every record (fine for clips; for 10k frames keep summaries only)."""
+
+    keep_arrays: bool = True
+    records: list[FrameRecord] = field(default_factory=list)
+
+    def __call__(self, record: FrameRecord) -> None:
+        if not self.keep_arrays:
+            record.affinity = None
+        self.records.append(record)
+
+    def series(self, name: str) -> np.ndarray:
+        return np.array([getattr(r, name) for r in self.records])

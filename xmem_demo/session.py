@@ -1,0 +1,314 @@
+"""One video, frame by frame: the official XMem inference protocol.
+
+    session = InferenceSession(model, MemoryConfig())
+    for t, frame in enumerate(frames):
+        prob = session.step(frame, mask=index_mask if t == 0 else None)
+        label_map = session.to_index_mask(prob)
+
+Per frame (Sec. 3 and the official `InferenceCore.step`):
+1. normalise (ImageNet mean/std), optionally resize to the working resolution, zero-pad
+   to a multiple of 16;
+2. encode the query key (and selection; shrinkage only on memory frames);
+3. if memory holds objects: read memory, decode, soft-aggregate over objects; the decoder
+   updates the sensory memory except on deep-update frames;
+4. a given mask adds or corrects objects: it overrides the prediction where it is drawn;
+5. every r frames, or when a mask is given, encode a value and write a memory frame
+   (never on the last frame, `end=True`); deep-update the sensory memory with it.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import MemoryConfig
+from .memory import MemoryManager
+from .model import XMem
+from .model.blocks import soft_aggregate
+from .records import FrameHook, FrameRecord
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+Precision = Literal["fp32", "fp16", "bf16"]
+
+
+class MaskError(ValueError):
+    """A mask that does not fit the frame or the objects it claims to hold."""
+
+
+def pad_to_multiple(x: torch.Tensor, d: int = 16) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """Zero-pad the last two dims to multiples of d; the smaller half goes top/left."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % d, (-w) % d
+    pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)  # left, right, top, bottom
+    return F.pad(x, pad), pad
+
+
+def unpad(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    left, right, top, bottom = pad
+    h, w = x.shape[-2:]
+    return x[..., top : h - bottom, left : w - right]
+
+
+def pick_device(preference: str | torch.device | None = None) -> torch.device:
+    """'auto'/None: CUDA if present, else Apple MPS, else CPU."""
+    if preference not in (None, "auto"):
+        return torch.device(preference)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class InferenceSession:
+    """Inference state for one video. Not thread-safe; create one per video (and per user)."""
+
+    def __init__(
+        self,
+        model: XMem,
+        config: MemoryConfig = MemoryConfig(),
+        *,
+        num_frames: int | None = None,
+        working_size: int | None = None,
+        precision: Precision = "fp32",
+    ) -> None:
+        """
+        model: an XMem network (eval mode); the session runs on the model's device.
+        num_frames: length of the video if known (decides long-term usage counting, as the
+            official eval.py does; unknown = count).
+        working_size: resize frames so that the short side has this many pixels before
+            inference (the official default is 480); None or -1 keeps the input size.
+            Probabilities are returned at the input size.
+        precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast.
+        """
+        self.model = model.eval()
+        self.config = config
+        self.device = next(model.parameters()).device
+        self.working_size = None if working_size in (None, -1) else int(working_size)
+        self.precision = precision
+        self.memory = MemoryManager(
+            config, model.config.hidden_dim, config.resolve_count_usage(num_frames)
+        )
+        self.object_ids: list[int] = []  # user label of each object, in channel order
+        self.frame_index = -1
+        self.last_memory_frame = 0
+        self.last_deep_update = -config.deep_update_every
+        self.probe_pixels: list[tuple[int, int]] | None = None
+        self._hooks: list[FrameHook] = []
+        mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, device=self.device).view(3, 1, 1)
+        self._mean, self._std = mean, std
+
+    # ---- observability --------------------------------------------------------------------
+    def add_hook(self, hook: FrameHook) -> FrameHook:
+        """Call hook(FrameRecord) after every step. Returns the hook (for remove_hook)."""
+        self._hooks.append(hook)
+        return hook
+
+    def remove_hook(self, hook: FrameHook) -> None:
+        self._hooks.remove(hook)
+
+    def set_probe(self, pixels: Sequence[tuple[int, int]] | None) -> None:
+        """Record the affinity of these query pixels ((row, col) on the stride-16 feature grid,
+        padded frame) on every segmented frame, in FrameRecord.affinity."""
+        self.probe_pixels = [tuple(map(int, p)) for p in pixels] if pixels else None
+
+    # ---- input handling -------------------------------------------------------------------
+    def _prepare_image(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+        image = torch.as_tensor(np.asarray(frame) if not isinstance(frame, torch.Tensor) else frame)
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")
+        image = image.to(self.device).permute(2, 0, 1)
+        image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+        if self.working_size is not None:
+            h, w = image.shape[-2:]
+            scale = self.working_size / min(h, w)
+            if scale != 1:
+                size = (round(h * scale), round(w * scale))
+                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=scale < 1)[0]
+        return (image - self._mean) / self._std
+
+    def _prepare_mask(
+        self, mask: np.ndarray | torch.Tensor, objects: Sequence[int] | None, frame_hw: tuple[int, int], work_hw: tuple[int, int]
+    ) -> tuple[torch.Tensor, list[int]]:
+        """Returns a one-hot K x H x W float mask over all known objects and the given labels."""
+        m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+        if m.ndim == 2:
+            if tuple(m.shape) != frame_hw:
+                raise MaskError(
+                    f"mask is {m.shape[0]}x{m.shape[1]} (HxW) but the frame is {frame_hw[0]}x{frame_hw[1]}"
+                )
+            if m.is_floating_point():
+                raise MaskError("an index mask must hold integer labels; got floating-point values")
+            present = [int(v) for v in torch.unique(m).tolist() if v != 0]
+            labels = present if objects is None else [int(o) for o in objects]
+            per_label = torch.stack([(m == lab) for lab in labels]) if labels else m.new_zeros((0, *frame_hw), dtype=torch.bool)
+        elif m.ndim == 3:
+            if objects is None or len(objects) != m.shape[0]:
+                raise MaskError("a stacked N x H x W mask needs `objects`: one label id per channel")
+            if tuple(m.shape[1:]) != frame_hw:
+                raise MaskError(
+                    f"mask is {m.shape[1]}x{m.shape[2]} (HxW) but the frame is {frame_hw[0]}x{frame_hw[1]}"
+                )
+            labels = [int(o) for o in objects]
+            per_label = m > 0.5 if m.is_floating_point() else m.bool()
+        else:
+            raise MaskError(f"mask must be H x W (index mask) or N x H x W, got shape {tuple(m.shape)}")
+        if any(lab <= 0 for lab in labels):
+            raise MaskError("object labels must be positive integers (0 is background)")
+        for lab in labels:
+            if lab not in self.object_ids:
+                self.object_ids.append(lab)
+        onehot = torch.zeros((len(self.object_ids), *frame_hw), device=self.device)
+        for lab, plane in zip(labels, per_label):
+            onehot[self.object_ids.index(lab)] = plane.to(self.device).float()
+        if work_hw != frame_hw:
+            onehot = F.interpolate(onehot[None], size=work_hw, mode="nearest")[0]
+        return onehot, labels
+
+    def _autocast(self):
+        if self.precision == "fp32":
+            return nullcontext()
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # ---- the step ------------------------------------------------------------------------
+    @torch.inference_mode()
+    def step(
+        self,
+        frame: np.ndarray | torch.Tensor,
+        mask: np.ndarray | torch.Tensor | None = None,
+        objects: Sequence[int] | None = None,
+        end: bool = False,
+    ) -> torch.Tensor:
+        """Process the next frame.
+
+        frame: H x W x 3 RGB, uint8 (or float in [0, 1]).
+        mask: optional annotation for this frame: an H x W index mask of label ids
+            (0 = not annotated here), or an N x H x W stack with `objects` naming each
+            channel. Labels not seen before become new objects; labels seen before are
+            corrected; objects absent from the mask keep their prediction.
+        objects: with an index mask, the labels to take from it (default: all non-zero).
+        end: True on the last frame (no memory is written).
+
+        Returns (K + 1) x H x W float32 probabilities on the session's device: channel 0
+        is background, channel k is `self.object_ids[k - 1]`.
+        """
+        started = time.perf_counter()
+        self.frame_index += 1
+        t = self.frame_index
+        frame_hw = tuple(np.asarray(frame).shape[:2]) if not isinstance(frame, torch.Tensor) else tuple(frame.shape[:2])
+        image = self._prepare_image(frame)
+        work_hw = tuple(image.shape[-2:])
+        onehot, given = (None, [])
+        if mask is not None:
+            onehot, given = self._prepare_mask(mask, objects, frame_hw, work_hw)
+        num_objects = len(self.object_ids)
+
+        image, pad = pad_to_multiple(image)
+        image = image[None]
+        cfg = self.config
+        has_memory = not self.memory.is_empty
+        # Everything was annotated on this frame: nothing to segment.
+        all_given = mask is not None and len(set(given)) == num_objects
+        segment = has_memory and not all_given
+        memory_frame = num_objects > 0 and not end and (t - self.last_memory_frame >= cfg.mem_every or mask is not None)
+        if cfg.deep_update_synced:
+            deep_update = memory_frame
+        else:
+            deep_update = not end and t - self.last_deep_update >= cfg.deep_update_every
+        decoder_updates_hidden = (not cfg.deep_update_synced or not deep_update) and not end
+
+        with self._autocast():
+            key, shrinkage, selection, features = self.model.encode_key(
+                image, need_shrinkage=memory_frame, need_selection=cfg.enable_long_term or segment
+            )
+            probe = None
+            prob = None
+            if segment:
+                readout, probe = self.memory.read(key, selection, self.probe_pixels)
+                hidden, _, prob = self.model.segment(
+                    features, readout, self.memory.sensory.get(), update_hidden=decoder_updates_hidden
+                )
+                prob = prob[0]
+                if decoder_updates_hidden:
+                    self.memory.sensory.set(hidden)
+
+            if onehot is not None:
+                onehot, _ = pad_to_multiple(onehot)
+                if prob is not None:
+                    predicted = prob[1:].clone()
+                    # Inside the drawn region the annotation wins over every old object.
+                    predicted[:, onehot.sum(0) > 0.5] = 0
+                    given_channels = {self.object_ids.index(lab) for lab in given}
+                    for k in range(predicted.shape[0]):
+                        if k not in given_channels:
+                            onehot[k] = predicted[k]
+                _, prob = soft_aggregate(onehot.float(), dim=0)
+                self.memory.add_objects(num_objects, key)
+
+            if prob is None:  # nothing known yet: all background
+                prob = torch.ones((1, *image.shape[-2:]), device=self.device)
+
+            events = None
+            if memory_frame:
+                value, hidden = self.model.encode_value(
+                    image, features[0], self.memory.sensory.get(), prob[1:][None].to(image.dtype), deep_update
+                )
+                events = self.memory.write(key, shrinkage, selection, value, t)
+                self.last_memory_frame = t
+                if deep_update:
+                    self.memory.sensory.set(hidden)
+                    self.last_deep_update = t
+
+        prob = unpad(prob.float(), pad)
+        if tuple(prob.shape[-2:]) != frame_hw:
+            prob = F.interpolate(prob[None], size=frame_hw, mode="bilinear", align_corners=False)[0]
+
+        if self._hooks:
+            self._emit(t, mask is not None, segment, memory_frame, memory_frame and deep_update,
+                       segment and decoder_updates_hidden, events, probe, time.perf_counter() - started)
+        return prob
+
+    def _emit(self, t, mask_given, segmented, memory_frame, deep_update, decoder_hidden, events, probe, seconds):
+        mem = self.memory
+        lt = mem.long_term
+        state = mem.sensory.get()
+        record = FrameRecord(
+            index=t,
+            object_ids=list(self.object_ids),
+            mask_given=mask_given,
+            segmented=segmented,
+            memory_frame=memory_frame,
+            deep_update=deep_update,
+            sensory_updated_by_decoder=decoder_hidden,
+            working_size=mem.working.size,
+            working_frames=mem.working.num_frames,
+            working_group_sizes=mem.working.group_sizes,
+            long_term_size=lt.size if lt is not None else 0,
+            long_term_group_sizes=lt.group_sizes if lt is not None else [],
+            sensory_shape=tuple(state.shape) if state is not None else (),
+            memory_bytes=mem.memory_bytes(),
+            elements_per_frame=mem.working.frame_size,
+            seconds=seconds,
+            consolidation=events.consolidation if events else None,
+            forgetting=events.forgetting if events else None,
+            affinity=probe,
+        )
+        for hook in self._hooks:
+            hook(record)
+
+    # ---- outputs -------------------------------------------------------------------------
+    def to_index_mask(self, prob: torch.Tensor) -> np.ndarray:
+        """Argmax over channels, mapped back to the user's label ids (uint8 or uint16)."""
+        lut = np.array([0, *self.object_ids])
+        idx = prob.argmax(0).cpu().numpy()
+        out = lut[idx]
+        return out.astype(np.uint8 if lut.max() < 256 else np.uint16)
