@@ -1,0 +1,48 @@
+"""Shared fixtures: the golden reference data (../shared/golden) and small models."""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN_DIR = Path(os.environ.get("XMEM_GOLDEN_DIR", REPO.parent / "shared" / "golden" / "xmem-judo"))
+GOLDEN_SHA256 = "81e583974e4a239e5dadf0590ff7e490e25aec8b2bdb26854088db3b48b5eb3d"
+
+
+def _require_golden() -> Path:
+    if not (GOLDEN_DIR / "golden.npz").exists():
+        msg = f"golden data not found at {GOLDEN_DIR} (set XMEM_GOLDEN_DIR)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)  # CI always has ../shared: never skip silently there
+        pytest.skip(msg)
+    return GOLDEN_DIR
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    return _require_golden()
+
+
+@pytest.fixture(scope="session")
+def golden_weights(golden_dir: Path, tmp_path_factory) -> Path:
+    """The golden checkpoint, decompressed once per test session and checked by sha256."""
+    out = tmp_path_factory.mktemp("golden") / "weights.pth"
+    digest = hashlib.sha256()
+    with lzma.open(golden_dir / "weights.pth.xz") as src, open(out, "wb") as dst:
+        while chunk := src.read(1 << 22):
+            digest.update(chunk)
+            dst.write(chunk)
+    assert digest.hexdigest() == GOLDEN_SHA256, "golden weights.pth.xz does not decompress to the documented file"
+    return out
+
+
+@pytest.fixture()
+def scratch(tmp_path: Path) -> Path:
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
