@@ -51,8 +51,15 @@ class XMem(nn.Module):
         readout: torch.Tensor,
         hidden: torch.Tensor | None,
         update_hidden: bool = True,
+        selector: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        """Decode; returns (new hidden or None, logits with background, probabilities with background)."""
+        """Decode; returns (new hidden or None, logits with background, probabilities with background).
+
+        selector (B x N, training only) zeroes the probability of padding objects.
+        """
         new_hidden, logits = self.decoder(*features, hidden, readout, update_hidden)
-        agg_logits, prob = soft_aggregate(torch.sigmoid(logits), dim=1)
+        prob = torch.sigmoid(logits)
+        if selector is not None:
+            prob = prob * selector[:, :, None, None]
+        agg_logits, prob = soft_aggregate(prob, dim=1)
         return new_hidden, agg_logits, prob
