@@ -46,3 +46,18 @@ def golden_weights(golden_dir: Path, tmp_path_factory) -> Path:
 def scratch(tmp_path: Path) -> Path:
     yield tmp_path
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+TINY = dict(key_dim=16, value_dim=16, hidden_dim=8, key_width=8, key_blocks=(1, 1, 1),
+            value_width=8, value_blocks=(1, 1, 1), decoder_dims=(16, 16))
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A randomly initialised, very small XMem (fast on CPU; its outputs mean nothing)."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem
+
+    torch.manual_seed(0)
+    return XMem(ModelConfig(**TINY)).eval()

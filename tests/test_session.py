@@ -1,0 +1,146 @@
+"""The per-frame protocol on a tiny random network: objects, labels, bad input, hooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xmem_demo import InferenceSession, MaskError, MemoryConfig, RecordCollector
+from xmem_demo.session import pad_to_multiple, unpad
+
+H, W = 40, 56
+
+
+def frames(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, H, W, 3), dtype=np.uint8)
+
+
+def box_mask(label: int, r0: int, c0: int, size: int = 12) -> np.ndarray:
+    m = np.zeros((H, W), np.uint8)
+    m[r0 : r0 + size, c0 : c0 + size] = label
+    return m
+
+
+def test_padding_is_official_and_reversible():
+    x = torch.randn(2, 185, 329)
+    padded, pad = pad_to_multiple(x)
+    assert padded.shape[-2:] == (192, 336) and pad == (3, 4, 3, 4)
+    torch.testing.assert_close(unpad(padded, pad), x)
+
+
+def test_objects_added_mid_video_and_label_mapping(tiny_model):
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2))
+    records = RecordCollector()
+    session.add_hook(records)
+    clip = frames(8)
+    for t in range(8):
+        mask = box_mask(7, 2, 2) if t == 0 else box_mask(200, 20, 30) if t == 3 else None
+        prob = session.step(clip[t], mask=mask, end=t == 7)
+        assert prob.shape == (session.object_ids.__len__() + 1, H, W)
+        torch.testing.assert_close(prob.sum(0), torch.ones(H, W), atol=1e-5, rtol=0)
+    assert session.object_ids == [7, 200]
+    rec = records.records
+    assert [r.memory_frame for r in rec] == [True, False, True, True, False, True, False, False]
+    # Object 200 joined at t=3: its group has values only from then on (right-aligned).
+    hw = rec[-1].elements_per_frame
+    assert rec[-1].working_group_sizes == [4 * hw, 2 * hw]
+    assert rec[3].sensory_shape[1] == 2
+    labels = set(np.unique(session.to_index_mask(prob)).tolist())
+    assert labels <= {0, 7, 200}
+
+
+def test_annotated_frame_returns_the_mask(tiny_model):
+    session = InferenceSession(tiny_model)
+    mask = box_mask(1, 5, 5)
+    prob = session.step(frames(1)[0], mask=mask)
+    np.testing.assert_array_equal(session.to_index_mask(prob), mask)
+
+
+def test_frames_before_any_annotation_are_background(tiny_model):
+    session = InferenceSession(tiny_model)
+    prob = session.step(frames(1)[0])
+    assert prob.shape == (1, H, W) and session.memory.is_empty
+
+
+def test_working_size_resizes_inside_and_returns_input_size(tiny_model):
+    session = InferenceSession(tiny_model, working_size=32)
+    records = RecordCollector()
+    session.add_hook(records)
+    prob = session.step(frames(1)[0], mask=box_mask(1, 5, 5))
+    prob = session.step(frames(2)[1])
+    assert prob.shape == (2, H, W)
+    assert records.records[0].elements_per_frame == 2 * 3  # 32x45 -> padded 32x48 -> 2x3
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (np.zeros((H + 1, W), np.uint8), "mask is 41x56"),
+        (np.zeros((2, 3, 4, 5), np.uint8), "mask must be H x W"),
+        (np.zeros((H, W), np.float32) + 0.5, "integer labels"),
+        (np.zeros((2, H, W), np.uint8), "needs `objects`"),
+    ],
+)
+def test_bad_masks_are_refused_clearly(tiny_model, mask, message):
+    session = InferenceSession(tiny_model)
+    with pytest.raises(MaskError, match=message):
+        session.step(frames(1)[0], mask=mask)
+
+
+def test_bad_frame_is_refused(tiny_model):
+    with pytest.raises(ValueError, match="H x W x 3"):
+        InferenceSession(tiny_model).step(np.zeros((H, W), np.uint8))
+
+
+def test_affinity_probe(tiny_model):
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=1))
+    records = RecordCollector()
+    session.add_hook(records)
+    session.set_probe([(1, 2)])
+    clip = frames(3)
+    session.step(clip[0], mask=box_mask(1, 5, 5))
+    session.step(clip[1])
+    session.step(clip[2])
+    probe = records.records[2].affinity
+    assert probe is not None and probe.affinity.shape == (1, records.records[2].working_size - records.records[2].elements_per_frame)
+    assert probe.affinity.sum() == pytest.approx(1.0, abs=1e-5)
+    assert set(probe.origin_frame.tolist()) == {0, 1}
+
+
+def test_long_term_disabled_grows_working_memory(tiny_model):
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=1, enable_long_term=False))
+    records = RecordCollector()
+    session.add_hook(records)
+    clip = frames(14)
+    for t in range(14):
+        session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
+    sizes = records.series("working_size")
+    assert (np.diff(sizes) > 0).all() and records.records[-1].long_term_size == 0
+
+
+def test_long_term_bounds_working_memory(tiny_model):
+    cfg = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=4, num_prototypes=3, max_long_term_elements=10)
+    session = InferenceSession(tiny_model, cfg)
+    records = RecordCollector()
+    session.add_hook(records)
+    clip = frames(30)
+    for t in range(30):
+        session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
+    hw = records.records[0].elements_per_frame
+    assert max(records.series("working_size")) < 4 * hw + 1
+    assert max(records.series("long_term_size")) <= 10
+    assert any(r.consolidation for r in records.records) and any(r.forgetting for r in records.records)
+
+
+def test_deep_update_not_synchronised(tiny_model):
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2, deep_update_every=3))
+    records = RecordCollector()
+    session.add_hook(records)
+    clip = frames(9)
+    for t in range(9):
+        session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None, end=t == 8)
+    # Deep updates happen on memory frames once >= 3 frames passed since the last one.
+    # memory frames 0, 2, 4, 6; 2 and 6 are fewer than 3 frames after the last deep update.
+    assert [r.index for r in records.records if r.deep_update] == [0, 4]
+    assert all(r.sensory_updated_by_decoder for r in records.records[1:-1])

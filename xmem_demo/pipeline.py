@@ -1,0 +1,149 @@
+"""Propagating annotations through a video: the loop the CLI, the app and the notebooks share.
+
+`track` runs forward from the first annotated frame to the end of the range and, when that
+frame is not the first one, backward from it to the start, yielding one `FrameResult` per
+frame as soon as it is ready (so a UI can show progress and a live preview). Frames are
+read one at a time from any `FrameSource` (a decoded video, a list of arrays, a synthetic
+clip): memory use does not grow with the video length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Literal, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from .config import MemoryConfig
+from .model import XMem
+from .records import FrameHook, FrameRecord
+from .session import InferenceSession, MaskError
+
+
+class FrameSource(Protocol):
+    """Anything with a length and random access to H x W x 3 uint8 RGB frames."""
+
+    def __len__(self) -> int: ...
+
+    def get(self, index: int) -> np.ndarray: ...
+
+
+class ArraySource:
+    """Wrap a list/array of frames as a FrameSource."""
+
+    def __init__(self, frames: Sequence[np.ndarray] | np.ndarray) -> None:
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def get(self, index: int) -> np.ndarray:
+        return np.asarray(self.frames[index])
+
+
+@dataclass
+class FrameResult:
+    index: int  # frame index in the source
+    direction: Literal["forward", "backward"]
+    mask: np.ndarray  # H x W index mask with the user's label ids
+    object_ids: list[int]
+    record: FrameRecord
+    prob: torch.Tensor | None = None  # (K+1) x H x W when keep_probs=True
+
+
+def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[int, int], start: int, stop: int) -> None:
+    if not annotations:
+        raise MaskError("no annotation given: draw or upload a mask on at least one frame")
+    for t, mask in annotations.items():
+        if not start <= t < stop:
+            raise MaskError(f"annotation on frame {t} lies outside the processed range [{start}, {stop})")
+        if mask.shape[:2] != frame_shape:
+            raise MaskError(
+                f"mask for frame {t} is {mask.shape[0]}x{mask.shape[1]} (HxW) but the video is "
+                f"{frame_shape[0]}x{frame_shape[1]}"
+            )
+        if not np.any(mask):
+            raise MaskError(f"the mask for frame {t} is empty: select at least one object")
+
+
+def run_direction(
+    model: XMem,
+    source: FrameSource,
+    order: Iterable[int],
+    annotations: dict[int, np.ndarray],
+    config: MemoryConfig,
+    *,
+    direction: Literal["forward", "backward"] = "forward",
+    working_size: int | None = None,
+    keep_probs: bool = False,
+    hooks: Sequence[FrameHook] = (),
+    precision: str = "fp32",
+) -> Iterator[FrameResult]:
+    """Run one session over `order` (frame indices), starting at an annotated frame."""
+    order = list(order)
+    session = InferenceSession(model, config, num_frames=len(order), working_size=working_size, precision=precision)
+    records: list[FrameRecord] = []
+    session.add_hook(records.append)
+    for hook in hooks:
+        session.add_hook(hook)
+    for i, t in enumerate(order):
+        prob = session.step(source.get(t), mask=annotations.get(t), end=i == len(order) - 1)
+        yield FrameResult(
+            index=t,
+            direction=direction,
+            mask=session.to_index_mask(prob),
+            object_ids=list(session.object_ids),
+            record=records[-1],
+            prob=prob.cpu() if keep_probs else None,
+        )
+        records.clear()
+
+
+def track(
+    model: XMem,
+    source: FrameSource,
+    annotations: dict[int, np.ndarray],
+    config: MemoryConfig = MemoryConfig(),
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    working_size: int | None = 480,
+    keep_probs: bool = False,
+    hooks: Sequence[FrameHook] = (),
+    backward_first: bool = False,
+    precision: str = "fp32",
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[FrameResult]:
+    """Propagate `annotations` ({frame index: H x W index mask}) over frames [start, stop).
+
+    Forward from the first annotated frame (later annotations add or correct objects
+    when reached), then backward from it to `start` if it is not `start` (earlier
+    annotations likewise). `backward_first` swaps the two passes (useful when results
+    must be written in frame order). `should_stop()` is checked between frames.
+    """
+    stop = len(source) if stop is None else min(stop, len(source))
+    if not 0 <= start < stop:
+        raise ValueError(f"empty frame range [{start}, {stop}) for a video of {len(source)} frames")
+    first = source.get(start)
+    _check_annotations(annotations, first.shape[:2], start, stop)
+    anchor = min(annotations)
+    forward = range(anchor, stop)
+    backward = range(anchor, start - 1, -1) if anchor > start else range(0)
+    passes = [("forward", forward), ("backward", backward)]
+    if backward_first:
+        passes.reverse()
+    for direction, order in passes:
+        if len(order) == 0:
+            continue
+        is_backward = direction == "backward"
+        # The anchor frame itself is yielded by the forward pass only.
+        for result in run_direction(
+            model, source, order, annotations, config, direction=direction, working_size=working_size,
+            keep_probs=keep_probs, hooks=hooks, precision=precision,
+        ):
+            if should_stop():
+                return
+            if is_backward and result.index == anchor and len(forward):
+                continue
+            yield result
