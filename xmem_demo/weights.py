@@ -11,6 +11,7 @@ announced size: a partial or corrupt download is never used.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
@@ -122,8 +123,10 @@ def download_official(name: str, timeout: float = 15.0, progress: bool = True) -
         except CheckpointError as err:
             raise WeightsError(f"downloaded file from {url} is not a usable checkpoint: {err.reason}") from None
         tmp.replace(target)
-    except (OSError, socket.timeout) as err:
-        raise WeightsError(f"download of {url} failed ({err}); {_manual_hint(name)}") from None
+    except (OSError, socket.timeout, http.client.HTTPException) as err:
+        raise WeightsError(
+            f"download of {url} failed ({type(err).__name__}: {err}); {_manual_hint(name)}"
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
     return target
