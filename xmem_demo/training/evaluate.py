@@ -28,8 +28,8 @@ from ..pipeline import ArraySource, track
 class BenchmarkSpec:
     clips: int = 20
     frames: int = 100
-    height: int = 128
-    width: int = 128
+    height: int = 96
+    width: int = 96
     first_seed: int = synthetic.BENCHMARK_SEED_BASE
 
     def seeds(self) -> range:

@@ -1,6 +1,6 @@
 """Train the bundled `mini` XMem on synthetic videos, following the official recipe's ideas.
 
-    python -m xmem_demo.training.train --steps 6000 --out assets/weights/xmem-mini.pth
+    python -m xmem_demo.training.train --out assets/weights/xmem-mini.pth   # the shipped model's recipe
 
 Recipe (Sec. 4 of the paper and the official trainer, rewritten here):
 * each sample is a short clip (T frames) with 1-3 objects; frame 0's ground-truth mask
@@ -49,12 +49,12 @@ MINI_CONFIG = ModelConfig(
 
 @dataclass
 class TrainConfig:
-    steps: int = 6000
-    batch_size: int = 8
-    num_frames: int = 8  # T: frames per training clip
+    steps: int = 2000
+    batch_size: int = 4
+    num_frames: int = 6  # T: frames per training clip
     num_ref_frames: int = 3  # memory frames read per step (frame 0, the previous one, random others)
-    height: int = 128
-    width: int = 128
+    height: int = 96
+    width: int = 96
     max_objects: int = 3
     lr: float = 1e-3
     weight_decay: float = 1e-4
