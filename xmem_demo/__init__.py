@@ -8,9 +8,10 @@
 
 from .checkpoint import CheckpointError, load_model, save_checkpoint
 from .config import MemoryConfig, ModelConfig
+from .errors import MaskError, VideoError
 from .model import XMem
 from .records import FrameRecord, RecordCollector
-from .session import InferenceSession, MaskError, pick_device
+from .session import InferenceSession, pick_device
 
 __version__ = "0.1.0"
 
@@ -25,5 +26,6 @@ __all__ = [
     "save_checkpoint",
     "CheckpointError",
     "MaskError",
+    "VideoError",
     "pick_device",
 ]

@@ -20,7 +20,8 @@ import torch
 
 from .checkpoint import CheckpointError
 from .config import MemoryConfig
-from .session import MaskError, pick_device
+from .errors import MaskError, VideoError
+from .session import pick_device
 
 
 class UsageError(Exception):
@@ -196,7 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .video import VideoError
 
     try:
         return args.func(args)

@@ -18,7 +18,8 @@ import torch
 from .config import MemoryConfig
 from .model import XMem
 from .records import FrameHook, FrameRecord
-from .session import InferenceSession, MaskError
+from .errors import MaskError
+from .session import InferenceSession
 
 
 class FrameSource(Protocol):

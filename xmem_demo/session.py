@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MemoryConfig
+from .errors import MaskError
 from .memory import MemoryManager
 from .model import XMem
 from .model.blocks import soft_aggregate
@@ -35,10 +36,6 @@ from .records import FrameHook, FrameRecord
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 Precision = Literal["fp32", "fp16", "bf16"]
-
-
-class MaskError(ValueError):
-    """A mask that does not fit the frame or the objects it claims to hold."""
 
 
 def pad_to_multiple(x: torch.Tensor, d: int = 16) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
@@ -122,7 +119,7 @@ class InferenceSession:
 
     # ---- input handling -------------------------------------------------------------------
     def _prepare_image(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
-        image = torch.as_tensor(np.asarray(frame) if not isinstance(frame, torch.Tensor) else frame)
+        image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
         if image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")
         image = image.to(self.device).permute(2, 0, 1)
@@ -139,7 +136,10 @@ class InferenceSession:
         self, mask: np.ndarray | torch.Tensor, objects: Sequence[int] | None, frame_hw: tuple[int, int], work_hw: tuple[int, int]
     ) -> tuple[torch.Tensor, list[int]]:
         """Returns a one-hot K x H x W float mask over all known objects and the given labels."""
-        m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+        if not isinstance(mask, torch.Tensor):
+            mask = np.asarray(mask)
+            mask = mask.astype(np.int64) if mask.dtype in (np.uint16, np.uint32, np.uint64) else mask
+        m = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.require(mask, requirements="W"))
         if m.ndim == 2:
             if tuple(m.shape) != frame_hw:
                 raise MaskError(

@@ -1,0 +1,135 @@
+"""J (region similarity), F (boundary accuracy) and J&F, as the DAVIS 2017 benchmark defines them.
+
+Definitions follow the davis2017-evaluation toolkit: J is the IoU of an object's mask
+(1 when both prediction and ground truth are empty); F is the F-measure of boundary
+pixels matched within a tolerance of ceil(0.008 * image diagonal) pixels. A sequence is
+scored per object, averaged over frames; semi-supervised evaluation leaves out the first
+frame (it is given) and the last one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+BOUNDARY_TOLERANCE = 0.008  # fraction of the image diagonal (DAVIS bound_th)
+
+
+def region_similarity(pred: np.ndarray, gt: np.ndarray) -> float:
+    """J: intersection over union of two binary masks (both empty -> 1)."""
+    pred, gt = pred.astype(bool), gt.astype(bool)
+    union = np.logical_or(pred, gt).sum()
+    if union == 0:
+        return 1.0
+    return float(np.logical_and(pred, gt).sum() / union)
+
+
+def boundary_map(mask: np.ndarray) -> np.ndarray:
+    """Boundary pixels of a binary mask: where it differs from its right, lower or lower-right neighbour."""
+    seg = mask.astype(bool)
+    east = np.zeros_like(seg)
+    south = np.zeros_like(seg)
+    south_east = np.zeros_like(seg)
+    east[:, :-1] = seg[:, 1:]
+    south[:-1, :] = seg[1:, :]
+    south_east[:-1, :-1] = seg[1:, 1:]
+    b = (seg ^ east) | (seg ^ south) | (seg ^ south_east)
+    b[-1, :] = seg[-1, :] ^ east[-1, :]
+    b[:, -1] = seg[:, -1] ^ south[:, -1]
+    b[-1, -1] = False
+    return b
+
+
+def _disk(radius: int) -> np.ndarray:
+    r = int(radius)
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    return (xx * xx + yy * yy <= r * r).astype(np.uint8)
+
+
+def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOLERANCE) -> float:
+    """F: boundary F-measure with matches allowed within the DAVIS tolerance."""
+    radius = tolerance if tolerance >= 1 else int(np.ceil(tolerance * np.linalg.norm(gt.shape[:2])))
+    pred_b, gt_b = boundary_map(pred), boundary_map(gt)
+    n_pred, n_gt = int(pred_b.sum()), int(gt_b.sum())
+    if n_pred == 0 and n_gt == 0:
+        return 1.0
+    if n_pred == 0 or n_gt == 0:
+        return 0.0
+    disk = _disk(radius)
+    pred_dil = cv2.dilate(pred_b.astype(np.uint8), disk).astype(bool)
+    gt_dil = cv2.dilate(gt_b.astype(np.uint8), disk).astype(bool)
+    precision = (pred_b & gt_dil).sum() / n_pred
+    recall = (gt_b & pred_dil).sum() / n_gt
+    if precision + recall == 0:
+        return 0.0
+    return float(2 * precision * recall / (precision + recall))
+
+
+def jf(pred: np.ndarray, gt: np.ndarray, object_ids=None, skip_first_last: bool = True) -> dict:
+    """Score a sequence of index masks (T x H x W) against ground truth.
+
+    Returns per-object J and F (means over frames) and their means over objects:
+    {"J", "F", "J&F", "per_object": {id: {"J", "F", "J&F"}}}.
+    skip_first_last=True is the DAVIS semi-supervised convention (frame 0 is the given
+    annotation); it applies only when there are more than two frames.
+    """
+    pred, gt = np.asarray(pred), np.asarray(gt)
+    if pred.shape != gt.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in shape")
+    if pred.ndim == 2:
+        pred, gt = pred[None], gt[None]
+    if object_ids is None:
+        object_ids = sorted(int(v) for v in np.unique(gt) if v)
+    frames = range(1, len(gt) - 1) if skip_first_last and len(gt) > 2 else range(len(gt))
+    per_object = {}
+    for obj in object_ids:
+        js = [region_similarity(pred[t] == obj, gt[t] == obj) for t in frames]
+        fs = [boundary_f(pred[t] == obj, gt[t] == obj) for t in frames]
+        j, f = float(np.mean(js)), float(np.mean(fs))
+        per_object[int(obj)] = {"J": j, "F": f, "J&F": (j + f) / 2}
+    if not per_object:
+        return {"J": float("nan"), "F": float("nan"), "J&F": float("nan"), "per_object": {}}
+    j = float(np.mean([v["J"] for v in per_object.values()]))
+    f = float(np.mean([v["F"] for v in per_object.values()]))
+    return {"J": j, "F": f, "J&F": (j + f) / 2, "per_object": per_object}
+
+
+def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path) -> dict[str, dict]:
+    """DAVIS layout: gt_dir/<sequence>/00000.png ...; pred_dir the same (or a single sequence)."""
+    from .errors import MaskError
+    from .video import read_index_mask
+
+    pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
+    if not gt_dir.is_dir():
+        raise MaskError(f"ground-truth folder '{gt_dir}' not found")
+    if not pred_dir.is_dir():
+        raise MaskError(f"prediction folder '{pred_dir}' not found")
+    sequences = sorted(p for p in gt_dir.iterdir() if p.is_dir())
+    pairs = [(pred_dir / s.name, s) for s in sequences] if sequences else [(pred_dir, gt_dir)]
+    results = {}
+    for pred_seq, gt_seq in pairs:
+        gt_files = sorted(gt_seq.glob("*.png"))
+        if not gt_files:
+            raise MaskError(f"no ground-truth PNGs in '{gt_seq}'")
+        missing = [f.name for f in gt_files if not (pred_seq / f.name).exists()]
+        if missing:
+            raise MaskError(f"'{pred_seq}' lacks predictions for {len(missing)} frames, first {missing[:3]}")
+        gt = np.stack([read_index_mask(f) for f in gt_files])
+        pred = np.stack([read_index_mask(pred_seq / f.name) for f in gt_files])
+        results[gt_seq.name] = jf(pred, gt)
+    return results
+
+
+def format_table(results: dict[str, dict]) -> str:
+    lines = [f"{'sequence':<24} {'object':>6} {'J':>7} {'F':>7} {'J&F':>7}", "-" * 55]
+    for seq, r in results.items():
+        for obj, v in r["per_object"].items():
+            lines.append(f"{seq:<24} {obj:>6} {v['J']:7.3f} {v['F']:7.3f} {v['J&F']:7.3f}")
+        lines.append(f"{seq:<24} {'mean':>6} {r['J']:7.3f} {r['F']:7.3f} {r['J&F']:7.3f}")
+    if len(results) > 1:
+        j = np.mean([r["J"] for r in results.values()])
+        f = np.mean([r["F"] for r in results.values()])
+        lines += ["-" * 55, f"{'all sequences':<24} {'':>6} {j:7.3f} {f:7.3f} {(j + f) / 2:7.3f}"]
+    return "\n".join(lines)
