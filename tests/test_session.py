@@ -144,3 +144,12 @@ def test_deep_update_not_synchronised(tiny_model):
     # memory frames 0, 2, 4, 6; 2 and 6 are fewer than 3 frames after the last deep update.
     assert [r.index for r in records.records if r.deep_update] == [0, 4]
     assert all(r.sensory_updated_by_decoder for r in records.records[1:-1])
+
+
+def test_reduced_precision_autocast_stays_finite(tiny_model):
+    """bf16 autocast (opt-in): aggregation runs in float32, so no inf/NaN from the 1 - 1e-7 clamp."""
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=1), precision="bf16")
+    clip = frames(5)
+    for t in range(5):
+        prob = session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
+        assert prob.dtype == torch.float32 and torch.isfinite(prob).all()

@@ -58,7 +58,8 @@ class XMem(nn.Module):
         selector (B x N, training only) zeroes the probability of padding objects.
         """
         new_hidden, logits = self.decoder(*features, hidden, readout, update_hidden)
-        prob = torch.sigmoid(logits)
+        # float32 even under autocast: the aggregation clamps at 1 - 1e-7, which is 1.0 in fp16.
+        prob = torch.sigmoid(logits.float())
         if selector is not None:
             prob = prob * selector[:, :, None, None]
         agg_logits, prob = soft_aggregate(prob, dim=1)
