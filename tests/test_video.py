@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
 
 from xmem_demo.errors import MaskError, VideoError
-from xmem_demo.palette import PALETTE, colorize, overlay
+from xmem_demo.palette import colorize
 from xmem_demo.video import (
-    Mp4Writer, check_mask_shape, open_video, read_index_mask, resize_short_side, working_shape, write_index_mask,
+    MP4_ENCODERS,
+    Mp4Writer,
+    VideoInfo,
+    check_mask_shape,
+    mp4_encoder,
+    open_video,
+    read_index_mask,
+    resize_short_side,
+    working_shape,
+    write_index_mask,
+    write_mask_sequence,
 )
 
 
@@ -24,74 +37,203 @@ def gradient_frames(n=7, h=36, w=50):
     return out
 
 
-def test_mp4_round_trip_is_h264_and_streams(tmp_path):
-    frames = gradient_frames()
-    path = tmp_path / "v.mp4"
-    with Mp4Writer(path, fps=12) as w:  # odd width/height are padded to even
-        for f in frames:
+@pytest.fixture(scope="module")
+def mp4(tmp_path_factory):
+    """A 7-frame 49x35 clip (odd size: padded to 50x36) at 12 fps."""
+    path = tmp_path_factory.mktemp("mp4") / "v.mp4"
+    with Mp4Writer(path, fps=12) as w:
+        for f in gradient_frames():
             w.write(f[:35, :49])
-    src = open_video(path)
-    assert (src.info.num_frames, src.info.width, src.info.height, src.info.kind) == (7, 50, 36, "video")
-    assert src.info.fps == pytest.approx(12)
-    assert np.abs(src.get(3)[:35, :49].astype(int) - frames[3][:35, :49]).mean() < 6
-    streamed = list(src.iter_frames(start=1, stop=7, step=2, batch=2))
-    assert len(streamed) == 3 and np.array_equal(streamed[1], src.get(3))
-    assert b"avc1" in path.read_bytes()[:4096] or b"avc1" in path.read_bytes()  # H.264 sample entry
+    return path
 
 
-def test_frame_folder_natural_order(tmp_path):
+def test_mp4_writer_makes_browser_playable_h264(mp4):
+    assert mp4_encoder() == "libx264" == MP4_ENCODERS[0]  # the bundled ffmpeg has libx264
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    meta = next(reader)
+    reader.close()
+    assert meta["codec"] == "h264" and meta["pix_fmt"].startswith("yuv420p")
+    assert meta["size"] == (50, 36) and meta["fps"] == pytest.approx(12)
+    data = mp4.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")  # +faststart: the index comes first
+
+
+def test_mp4_round_trip(mp4):
+    frames = gradient_frames()
+    with open_video(mp4) as src:
+        assert src.info == VideoInfo(str(mp4), 7, src.info.fps, 50, 36, "video")
+        assert src.info.fps == pytest.approx(12) and len(src) == 7
+        for t in (0, 3, 6):
+            frame = src.get(t)
+            assert frame.shape == (36, 50, 3) and frame.dtype == np.uint8
+            assert np.abs(frame[:35, :49].astype(int) - frames[t][:35, :49]).mean() < 6
+        with pytest.raises(IndexError):
+            src.get(7)
+
+
+def test_mp4_streams_with_start_stop_step(mp4):
+    with open_video(mp4) as src:
+        everything = [src.get(i) for i in range(len(src))]
+        it = src.iter_frames(start=1, stop=7, step=2, batch=2)
+        assert not isinstance(it, list)  # a generator: frames are decoded as they are asked for
+        streamed = list(it)
+        assert len(streamed) == 3
+        for got, i in zip(streamed, (1, 3, 5), strict=True):
+            np.testing.assert_array_equal(got, everything[i])
+        assert len(list(src.iter_frames(stop=100))) == 7  # stop past the end is clipped
+        assert list(src.iter_frames(start=5, stop=5)) == []
+        with pytest.raises(ValueError):
+            list(src.iter_frames(step=0))
+
+
+def test_mp4_writer_accepts_gray_and_rejects_size_changes(tmp_path):
+    with Mp4Writer(tmp_path / "g.mp4", fps=5) as w:
+        w.write(np.full((16, 16), 200, np.uint8))
+        with pytest.raises(ValueError, match="differs"):
+            w.write(np.zeros((20, 16, 3), np.uint8))
+    with open_video(tmp_path / "g.mp4") as src:
+        first, again = src.get(0), src.get(0)  # a one-frame clip can be read twice
+        assert len(src) == 1 and first.shape == (16, 16, 3) and abs(int(first.mean()) - 200) < 5
+        np.testing.assert_array_equal(first, again)
+
+
+def test_narrow_video_decord_misreads_is_read_through_opencv(tmp_path, mp4):
+    # decord returns mis-strided frames for some narrow widths (16, 48, ...); OpenCV takes over.
+    with open_video(mp4) as src:
+        assert src.backend == "decord"
+    with Mp4Writer(tmp_path / "n.mp4", fps=10) as w:
+        for t in range(25):
+            w.write(np.full((20, 48, 3), 8 * t, np.uint8))
+    with open_video(tmp_path / "n.mp4") as src:
+        assert src.backend == "opencv" and (len(src), src.info.width, src.info.height) == (25, 48, 20)
+        for t in (0, 24, 3, 4, 10, 2, 23):  # jumps back and forth, short steps forward
+            frame = src.get(t)
+            assert frame.shape == (20, 48, 3) and abs(frame.mean() - 8 * t) < 3, t
+        assert [round(f.mean() / 8) for f in src.iter_frames(start=1, step=6)] == [1, 7, 13, 19]
+
+
+def test_frame_folder_natural_order_and_streaming(tmp_path):
     for i, f in enumerate(gradient_frames(n=11)):
         Image.fromarray(f).save(tmp_path / f"frame{i}.png")
+    (tmp_path / "notes.txt").write_text("not a frame")
     src = open_video(tmp_path)
-    assert len(src) == 11 and src.info.kind == "frames"
+    assert len(src) == 11 and src.info.kind == "frames" and (src.info.width, src.info.height) == (50, 36)
     assert src.get(10)[0, 0, 0] == 30 * 10 % 256  # frame10 after frame9, not after frame1
+    reds = [int(f[0, 0, 0]) for f in src.iter_frames(start=2, stop=9, step=3)]
+    assert reds == [60, 150, 240]
+
+
+def test_jpeg_folder(tmp_path):
+    for i, f in enumerate(gradient_frames(n=3)):
+        Image.fromarray(f).save(tmp_path / f"{i:05d}.jpg", quality=95)
+    with open_video(tmp_path) as src:
+        assert len(src) == 3 and np.abs(src.get(1).astype(int) - gradient_frames(n=3)[1]).mean() < 4
+
+
+def test_frame_folder_with_a_broken_or_odd_sized_frame(tmp_path):
+    frames = gradient_frames(n=3)
+    Image.fromarray(frames[0]).save(tmp_path / "0.png")
+    Image.fromarray(frames[1][:20]).save(tmp_path / "1.png")
+    (tmp_path / "2.png").write_bytes(b"not a png")
+    src = open_video(tmp_path)
+    with pytest.raises(VideoError, match="1.png"):
+        src.get(1)
+    with pytest.raises(VideoError, match="2.png"):
+        src.get(2)
 
 
 def test_gif(tmp_path):
     frames = [Image.fromarray(f) for f in gradient_frames(n=4)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
-    src = open_video(tmp_path / "a.gif")
-    assert len(src) == 4 and src.get(2).shape == (36, 50, 3) and src.info.fps == pytest.approx(20)
+    with open_video(tmp_path / "a.gif") as src:
+        assert len(src) == 4 and src.info.kind == "gif" and src.info.fps == pytest.approx(20)
+        assert src.get(2).shape == (36, 50, 3)
+        reds = [int(f[0, 0, 0]) for f in src.iter_frames(start=1)]
+        assert reds == pytest.approx([30, 60, 90], abs=4)  # GIF quantises colours
+        assert int(src.get(0)[0, 0, 0]) <= 4  # seeking backwards works
 
 
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("clip.xyz", b"abc", "unsupported file type '.xyz'"),
-        ("clip.mp4", b"", "empty"),
-        ("clip.mp4", bytes(range(256)) * 40, "cannot decode"),
-        ("clip.gif", b"GIF89a-not-really", "cannot read this GIF"),
+        ("clip.xyz", b"abc", r"'clip.xyz': unsupported file type '.xyz'; supported: .mp4, .mov"),
+        ("clip", b"abc", "unsupported file type"),
+        ("clip.mp4", b"", "'clip.mp4': the file is empty"),
+        ("clip.mp4", np.random.default_rng(0).bytes(5000), "'clip.mp4': cannot decode"),
+        ("clip.webm", b"\x1a\x45\xdf\xa3garbage" * 50, "'clip.webm': cannot decode"),
+        ("clip.gif", b"GIF89a-not-really", "'clip.gif': cannot read this GIF"),
     ],
 )
-def test_bad_files(tmp_path, name, content, message):
+def test_bad_files_give_a_video_error_naming_the_file(tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(VideoError, match=message):
         open_video(tmp_path / name)
 
 
-def test_missing_and_empty_folder(tmp_path):
-    with pytest.raises(VideoError, match="not found"):
+def test_truncated_mp4(tmp_path, mp4):
+    data = mp4.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
+    with pytest.raises(VideoError, match="cut.mp4"), open_video(tmp_path / "cut.mp4") as src:
+        list(src.iter_frames())
+
+
+def test_zero_frame_video(tmp_path):
+    path = tmp_path / "none.mp4"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=32x32:r=5",
+         "-frames:v", "0", "-c:v", "libx264", str(path)],
+        check=True,
+    )
+    with pytest.raises(VideoError, match="'none.mp4': .*no frames"):
+        open_video(path)
+
+
+def test_missing_file_and_empty_folder(tmp_path):
+    with pytest.raises(VideoError, match="nope.mp4.*not found"):
         open_video(tmp_path / "nope.mp4")
-    with pytest.raises(VideoError, match="no .* frames"):
+    (tmp_path / "readme.txt").write_text("no frames here")
+    with pytest.raises(VideoError, match="no .jpg/.jpeg/.png frames"):
         open_video(tmp_path)
+    assert issubclass(VideoError, ValueError) and issubclass(MaskError, ValueError)
 
 
 def test_working_shape_and_resize():
     assert working_shape(480, 854, 240) == (240, 427)
-    assert working_shape(480, 854, -1) == (480, 854)
-    assert resize_short_side(np.zeros((100, 200, 3), np.uint8), 50).shape == (50, 100, 3)
+    assert working_shape(854, 480, 240) == (427, 240)
+    assert working_shape(480, 854, -1) == working_shape(480, 854, None) == (480, 854)
+    assert working_shape(100, 150, 480) == (480, 720)
+    frame = np.zeros((100, 200, 3), np.uint8)
+    assert resize_short_side(frame, 50).shape == (50, 100, 3)
+    assert resize_short_side(frame, 200).shape == (200, 400, 3)
+    assert resize_short_side(frame, None) is frame
+    flat = np.full((10, 20, 3), 77, np.uint8)
+    assert (resize_short_side(flat, 5) == 77).all() and (resize_short_side(flat, 30) == 77).all()
 
 
-def test_palette_png_round_trip_and_palette(tmp_path):
-    assert tuple(PALETTE[0]) == (0, 0, 0) and tuple(PALETTE[1]) == (128, 0, 0) and tuple(PALETTE[2]) == (0, 128, 0)
-    assert len({tuple(c) for c in PALETTE.tolist()}) == 256
+def test_palette_png_round_trip(tmp_path):
     mask = np.zeros((20, 30), np.uint8)
     mask[2:8, 3:9] = 1
     mask[10:15, 10:25] = 200
     write_index_mask(tmp_path / "m.png", mask)
     with Image.open(tmp_path / "m.png") as im:
-        assert im.mode == "P"
+        assert im.mode == "P" and im.getpalette()[:9] == [0, 0, 0, 128, 0, 0, 0, 128, 0]
     np.testing.assert_array_equal(read_index_mask(tmp_path / "m.png"), mask)
+    with pytest.raises(MaskError, match="255"):
+        write_index_mask(tmp_path / "big.png", np.full((2, 2), 300))
+
+
+def test_mask_sequence_is_davis_style(tmp_path):
+    masks = [np.full((4, 5), i, np.uint8) for i in range(3)]
+    paths = write_mask_sequence(tmp_path / "seq", masks, start_index=10)
+    assert [p.name for p in paths] == ["00010.png", "00011.png", "00012.png"]
+    assert read_index_mask(paths[2]).tolist() == masks[2].tolist()
+
+
+def test_grayscale_mask_keeps_values(tmp_path):
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:4, 2:4] = 3
+    Image.fromarray(mask, mode="L").save(tmp_path / "g.png")
+    np.testing.assert_array_equal(read_index_mask(tmp_path / "g.png"), mask)
 
 
 def test_rgb_mask_is_converted_with_a_warning(tmp_path):
@@ -99,30 +241,28 @@ def test_rgb_mask_is_converted_with_a_warning(tmp_path):
     mask[2:8, 3:9] = 1
     mask[10:15, 10:25] = 2
     rgb = colorize(mask)
-    rgb[0, 0] = (10, 200, 30)  # a colour not in the palette gets a fresh label
-    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    rgb[0, 1] = (10, 200, 30)  # colours not in the palette get fresh labels in order of appearance
+    rgb[0, 0] = (255, 255, 255)
+    Image.fromarray(rgb).convert("RGBA").save(tmp_path / "rgb.png")
     with pytest.warns(UserWarning, match="RGB image"):
         out = read_index_mask(tmp_path / "rgb.png")
     np.testing.assert_array_equal(out[1:], mask[1:])
-    assert out[0, 0] not in (0, 1, 2)
+    assert out[0, 0] == 3 and out[0, 1] == 4  # white first, then green; 1 and 2 are taken
 
 
-def test_photo_is_not_a_mask(tmp_path):
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+def test_unreadable_and_photo_masks(tmp_path):
+    with pytest.raises(MaskError, match="not found"):
+        read_index_mask(tmp_path / "none.png")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(MaskError, match="bad.png"):
+        read_index_mask(tmp_path / "bad.png")
+    photo = np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
     with pytest.raises(MaskError, match="distinct colours"):
         read_index_mask(tmp_path / "photo.png")
 
 
 def test_mask_shape_message():
-    with pytest.raises(MaskError, match="mask is 100x50 .* the frame is 480x854"):
+    check_mask_shape(np.zeros((480, 854), np.uint8), (480, 854))
+    with pytest.raises(MaskError, match="mask is 100x50 but the frame is 480x854"):
         check_mask_shape(np.zeros((100, 50), np.uint8), (480, 854))
-
-
-def test_overlay_tints_objects_only():
-    frame = np.full((10, 10, 3), 100, np.uint8)
-    mask = np.zeros((10, 10), np.uint8)
-    mask[3:7, 3:7] = 1
-    out = overlay(frame, mask, alpha=0.5)
-    assert (out[0, 0] == 100).all()
-    assert tuple(out[5, 5]) == (114, 50, 50)  # halfway to palette colour (128, 0, 0)
-    assert tuple(out[3, 3]) == (128, 0, 0)  # contour in the object's colour

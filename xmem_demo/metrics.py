@@ -4,11 +4,13 @@ Definitions follow the davis2017-evaluation toolkit: J is the IoU of an object's
 (1 when both prediction and ground truth are empty); F is the F-measure of boundary
 pixels matched within a tolerance of ceil(0.008 * image diagonal) pixels. A sequence is
 scored per object, averaged over frames; semi-supervised evaluation leaves out the first
-frame (it is given) and the last one.
+frame (it is given) and the last one (frames 1 .. T-2, as davis2017-evaluation does).
+The overall score averages over all objects of all sequences, as the DAVIS benchmark does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -43,13 +45,18 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
 
 
 def _disk(radius: int) -> np.ndarray:
+    """Disk structuring element: pixels with x^2 + y^2 <= r^2 (as skimage.morphology.disk)."""
     r = int(radius)
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     return (xx * xx + yy * yy <= r * r).astype(np.uint8)
 
 
 def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOLERANCE) -> float:
-    """F: boundary F-measure with matches allowed within the DAVIS tolerance."""
+    """F: boundary F-measure of two binary masks, boundaries matching within the DAVIS tolerance.
+
+    tolerance < 1 is a fraction of the image diagonal (radius ceil(tolerance * diagonal));
+    tolerance >= 1 is a radius in pixels. Both empty -> 1; exactly one empty -> 0.
+    """
     radius = tolerance if tolerance >= 1 else int(np.ceil(tolerance * np.linalg.norm(gt.shape[:2])))
     pred_b, gt_b = boundary_map(pred), boundary_map(gt)
     n_pred, n_gt = int(pred_b.sum()), int(gt_b.sum())
@@ -67,13 +74,16 @@ def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: float = BOUNDARY_TOL
     return float(2 * precision * recall / (precision + recall))
 
 
-def jf(pred: np.ndarray, gt: np.ndarray, object_ids=None, skip_first_last: bool = True) -> dict:
-    """Score a sequence of index masks (T x H x W) against ground truth.
+def jf(
+    pred: np.ndarray, gt: np.ndarray, object_ids: Iterable[int] | None = None, skip_first_last: bool = True
+) -> dict:
+    """Score a sequence of index masks (T x H x W, or one H x W frame) against ground truth.
 
     Returns per-object J and F (means over frames) and their means over objects:
-    {"J", "F", "J&F", "per_object": {id: {"J", "F", "J&F"}}}.
-    skip_first_last=True is the DAVIS semi-supervised convention (frame 0 is the given
-    annotation); it applies only when there are more than two frames.
+    {"J", "F", "J&F", "per_object": {id: {"J", "F", "J&F"}}}. Objects default to the
+    labels present in the ground truth. skip_first_last=True is the DAVIS semi-supervised
+    convention (frame 0 is the given annotation; frames 1 .. T-2 are scored); it applies
+    only when there are more than two frames.
     """
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
@@ -96,8 +106,12 @@ def jf(pred: np.ndarray, gt: np.ndarray, object_ids=None, skip_first_last: bool 
     return {"J": j, "F": f, "J&F": (j + f) / 2, "per_object": per_object}
 
 
-def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path) -> dict[str, dict]:
-    """DAVIS layout: gt_dir/<sequence>/00000.png ...; pred_dir the same (or a single sequence)."""
+def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, skip_first_last: bool = True) -> dict[str, dict]:
+    """Score predictions against ground truth in the DAVIS layout; {sequence: jf(...) result}.
+
+    gt_dir/<sequence>/00000.png ... and pred_dir/<sequence>/00000.png ...; if gt_dir holds
+    PNGs directly, it and pred_dir are one sequence.
+    """
     from .errors import MaskError
     from .video import read_index_mask
 
@@ -117,19 +131,38 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path) -> dict[str, dict
         if missing:
             raise MaskError(f"'{pred_seq}' lacks predictions for {len(missing)} frames, first {missing[:3]}")
         gt = np.stack([read_index_mask(f) for f in gt_files])
-        pred = np.stack([read_index_mask(pred_seq / f.name) for f in gt_files])
-        results[gt_seq.name] = jf(pred, gt)
+        preds = []
+        for f in gt_files:
+            mask = read_index_mask(pred_seq / f.name)
+            if mask.shape != gt.shape[1:]:
+                raise MaskError(
+                    f"'{pred_seq / f.name}' is {mask.shape[0]}x{mask.shape[1]} but the ground truth is "
+                    f"{gt.shape[1]}x{gt.shape[2]} (height x width)"
+                )
+            preds.append(mask)
+        results[gt_seq.name] = jf(np.stack(preds), gt, skip_first_last=skip_first_last)
     return results
 
 
+def overall(results: dict[str, dict]) -> dict[str, float]:
+    """J, F and J&F averaged over every object of every sequence (the DAVIS benchmark's global score)."""
+    objects = [v for r in results.values() for v in r["per_object"].values()]
+    if not objects:
+        return {"J": float("nan"), "F": float("nan"), "J&F": float("nan")}
+    j = float(np.mean([v["J"] for v in objects]))
+    f = float(np.mean([v["F"] for v in objects]))
+    return {"J": j, "F": f, "J&F": (j + f) / 2}
+
+
 def format_table(results: dict[str, dict]) -> str:
+    """A plain-text table: one row per object, a mean row per sequence, and the overall score."""
     lines = [f"{'sequence':<24} {'object':>6} {'J':>7} {'F':>7} {'J&F':>7}", "-" * 55]
     for seq, r in results.items():
         for obj, v in r["per_object"].items():
             lines.append(f"{seq:<24} {obj:>6} {v['J']:7.3f} {v['F']:7.3f} {v['J&F']:7.3f}")
         lines.append(f"{seq:<24} {'mean':>6} {r['J']:7.3f} {r['F']:7.3f} {r['J&F']:7.3f}")
     if len(results) > 1:
-        j = np.mean([r["J"] for r in results.values()])
-        f = np.mean([r["F"] for r in results.values()])
-        lines += ["-" * 55, f"{'all sequences':<24} {'':>6} {j:7.3f} {f:7.3f} {(j + f) / 2:7.3f}"]
+        total = overall(results)
+        label = "all (mean over objects)"
+        lines += ["-" * 55, f"{label:<24} {'':>6} {total['J']:7.3f} {total['F']:7.3f} {total['J&F']:7.3f}"]
     return "\n".join(lines)
