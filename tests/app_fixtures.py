@@ -1,0 +1,198 @@
+"""Fixtures for the app tests: tiny clips, a tiny random model, and a running app server.
+
+Imported by tests/test_app_*.py (`from .app_fixtures import *`) and tests/browser.
+Everything is small enough for a 2-core CI machine: 12 frames of 96x128, working size 96.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP_FRAMES, CLIP_H, CLIP_W = 12, 96, 128
+TINY = dict(
+    key_dim=16,
+    value_dim=16,
+    hidden_dim=8,
+    key_width=8,
+    key_blocks=(1, 1, 1),
+    value_width=8,
+    value_blocks=(1, 1, 1),
+    decoder_dims=(16, 16),
+)
+
+
+def disc_centre(t: int) -> tuple[int, int]:
+    """(x, y) of the moving red disc in frame t of the tiny clip."""
+    return 30 + 5 * t, 48
+
+
+def make_frames(n: int = CLIP_FRAMES, h: int = CLIP_H, w: int = CLIP_W) -> list[np.ndarray]:
+    """A red disc moving right and a blue square, on a smooth green-grey background."""
+    rng = np.random.default_rng(0)
+    background = cv2.GaussianBlur(rng.integers(60, 140, (h, w, 3), dtype=np.uint8), (0, 0), 3)
+    background[..., 1] = np.clip(background[..., 1].astype(int) + 30, 0, 255)
+    frames = []
+    for t in range(n):
+        f = background.copy()
+        cv2.circle(f, disc_centre(t), 14, (220, 30, 30), thickness=-1)
+        cv2.rectangle(f, (90, 62 - t), (112, 84 - t), (30, 40, 210), thickness=-1)
+        frames.append(f)
+    return frames
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    from xmem_demo.video import Mp4Writer
+
+    with Mp4Writer(path, fps=fps) as writer:
+        for f in frames:
+            writer.write(f)
+    return path
+
+
+def write_zero_frame_mp4(path: Path) -> Path:
+    """A well-formed MP4 with a video stream and no frames."""
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=64x48:r=10",
+            "-frames:v",
+            "0",
+            "-c:v",
+            "libx264",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_examples(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("examples")
+    write_clip(folder / "tiny.mp4", make_frames())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad")
+    corrupt = folder / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(4096))
+    empty = folder / "empty.mp4"
+    empty.write_bytes(b"")
+    text = folder / "notes.txt"
+    text.write_text("not a video")
+    files = {"corrupt": corrupt, "empty": empty, "unsupported": text}
+    try:
+        files["zero_frames"] = write_zero_frame_mp4(folder / "zero.mp4")
+    except (subprocess.CalledProcessError, OSError):
+        pass
+    return files
+
+
+@pytest.fixture(scope="session")
+def app_weights(tmp_path_factory) -> Path:
+    """A tiny randomly initialised XMem checkpoint (its masks mean nothing; it is fast)."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem, save_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny-random.pth"
+    save_checkpoint(XMem(ModelConfig(**TINY)), path, model_card="random tiny model for app tests")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str, str]:
+    """The app's environment for one test module (restored afterwards: other tests never see it)."""
+    env = {
+        "XMEM_DEMO_WEIGHTS": str(app_weights),
+        "XMEM_DEMO_OFFLINE": "1",
+        "XMEM_DEMO_EXAMPLES": str(app_examples),
+        "XMEM_DEMO_CACHE": str(tmp_path_factory.mktemp("cache")),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_server(app_env):
+    """The app (gr.Blocks), served in this process on a free port of 127.0.0.1."""
+    from xmem_demo.app import build_demo, launch_options
+
+    demo = build_demo()
+    demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    yield demo
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server) -> str:
+    return app_server.local_url
+
+
+def wait_for_http(url: str, timeout: float = 60.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def launch_subprocess(env: dict[str, str], port: int) -> subprocess.Popen:
+    """`python app.py` as a visitor would run it."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+DEFAULT_TRACK = dict(w=None, dev="cpu", size=96, r=3, k=30, tmin=2, tmax=4, p=16, lmax=1000, lt=True)
+
+
+def track_args(app_weights: Path, first: int = 0, last: int = CLIP_FRAMES - 1, **changes) -> list:
+    """Positional inputs of the /track endpoint."""
+    a = {**DEFAULT_TRACK, "w": str(app_weights), **changes}
+    return [a["w"], a["dev"], a["size"], a["r"], a["k"], a["tmin"], a["tmax"], a["p"], a["lmax"], a["lt"], first, last]

@@ -1,0 +1,77 @@
+"""Driving the app in Debian's Chromium with Playwright (shared by the test and the screenshot script)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_browser() -> None:
+    """Skip without Chromium or Playwright, except in CI (CI=true), where that is a failure."""
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright)")
+    if missing:
+        msg = "browser test needs " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def click_image_at(page, selector: str, x: float, y: float, width: int) -> None:
+    """Click pixel (x, y) of a frame `width` pixels wide, shown (resized, centred) in `selector`.
+
+    Mirrors Gradio's own mapping: the browser shows the sent image shrunk to fit, never enlarged.
+    """
+    img = page.locator(f"{selector} img").first
+    img.wait_for(state="visible")
+    box = img.bounding_box()
+    nat_w, nat_h = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    sent = nat_w / width  # the server's display scale
+    shown = min(box["width"] / nat_w, box["height"] / nat_h, 1.0)
+    left = box["x"] + (box["width"] - nat_w * shown) / 2
+    top = box["y"] + (box["height"] - nat_h * shown) / 2
+    page.mouse.click(left + (x + 0.5) * sent * shown, top + (y + 0.5) * sent * shown)
+
+
+def save_download(page, selector: str, target: Path) -> Path:
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(selector).click()
+    info.value.save_as(target)
+    return target
+
+
+def fetch_video(page, target: Path) -> Path:
+    video = page.locator("#result-video video").first
+    video.wait_for(state="attached", timeout=60_000)
+    src = video.get_attribute("src")
+    response = page.request.get(src if src.startswith("http") else page.url.rstrip("/") + "/" + src.lstrip("/"))
+    target.write_bytes(response.body())
+    return target
+
+
+def copy_screenshot(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)

@@ -1,0 +1,251 @@
+"""xmem_demo.viz: figures from FrameRecords (right artists, no exceptions on empty input, geometry)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+from xmem_demo import InferenceSession, MemoryConfig, RecordCollector, viz
+from xmem_demo.records import AffinityProbe, ConsolidationEvent, ForgettingEvent
+from xmem_demo.session import pad_to_multiple
+
+H, W = 40, 56  # not multiples of 16: exercises the padding
+CONFIG = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=3, num_prototypes=4,
+                      max_long_term_elements=10, count_long_term_usage=True)
+
+
+@pytest.fixture(scope="module")
+def run(tiny_model):
+    """A short session with consolidations and forgetting, every frame probed at two cells."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (12, H, W, 3), dtype=np.uint8)
+    mask = np.zeros((H, W), np.uint8)
+    mask[5:20, 10:30] = 1
+    session = InferenceSession(tiny_model, CONFIG, num_frames=len(frames))
+    records = RecordCollector()
+    session.add_hook(records)
+    session.set_probe([(0, 0), (1, 2)])
+    masks = []
+    for t, frame in enumerate(frames):
+        prob = session.step(frame, mask=mask if t == 0 else None, end=t == len(frames) - 1)
+        masks.append(session.to_index_mask(prob))
+    return frames, masks, records.records
+
+
+def _lines(fig: Figure) -> list:
+    return [line for ax in fig.axes for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def _labels(fig: Figure) -> list[str]:
+    return [line.get_label() for line in _lines(fig)]
+
+
+def test_the_run_has_every_event(run):
+    _, _, records = run
+    assert any(r.consolidation for r in records) and any(r.forgetting for r in records)
+
+
+# ---- geometry ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("hw,size", [((40, 56), None), ((186, 330), None), ((186, 330), 480), ((100, 70), 64)])
+def test_grid_geometry_matches_the_session_padding(hw, size):
+    rows, cols = viz.feature_grid_shape(hw, size)
+    work = viz.working_hw(hw, size)
+    padded, pad = pad_to_multiple(torch.zeros(1, *work))
+    assert (rows * 16, cols * 16) == tuple(padded.shape[-2:])
+    left, _, top, _ = pad
+    # Cell (0, 0) is centred 8 working pixels from the padded corner.
+    y, x = viz.grid_to_image(0, 0, hw, size)
+    scale = work[0] / hw[0]
+    assert y == pytest.approx((8 - top) / scale) and x == pytest.approx((8 - left) / scale)
+    # Round trip: every cell centre that lies inside the frame maps back to its cell.
+    for r in range(rows):
+        for c in range(cols):
+            y, x = viz.grid_to_image(r, c, hw, size)
+            if 0 <= y < hw[0] and 0 <= x < hw[1]:
+                assert viz.image_to_grid(y, x, hw, size) == (r, c)
+    assert viz.image_to_grid(-100, 10**6, hw, size) == (0, cols - 1)  # clamped
+
+
+def test_rolling_median():
+    x = np.arange(100.0)
+    assert np.allclose(viz.rolling_median(x, 1), x)
+    m = viz.rolling_median(x, 5)
+    assert m.shape == x.shape and np.allclose(m[2:-2], x[2:-2])
+    spikes = np.ones(500)
+    spikes[::50] = 100
+    assert np.allclose(viz.rolling_median(spikes, 11), 1)
+    assert viz.rolling_median([], 5).size == 0
+
+
+def test_series_accepts_records_and_summaries(run):
+    _, _, records = run
+    summaries = [r.summary() for r in records]
+    assert (viz.series(records, "working_size") == viz.series(summaries, "working_size")).all()
+
+
+# ---- figures ------------------------------------------------------------------------------------
+def test_occupancy_figure_lines_events_and_bounds(run):
+    _, _, records = run
+    fig = viz.occupancy_figure(records, CONFIG, title="t")
+    labels = _labels(fig)
+    for expected in ("working memory", "long-term memory", "working + long-term", "consolidation"):
+        assert expected in labels
+    assert any(label.startswith("L_max = 10") for label in labels)
+    assert any(label.startswith("T_max·HW") for label in labels)
+    n_consolidations = sum(r.consolidation is not None for r in records)
+    assert labels.count("consolidation") == 1  # one legend entry...
+    ax = fig.axes[0]
+    vlines = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert len(vlines) == n_consolidations  # ...but one line per consolidation
+    crosses = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(crosses) == 1 and len(crosses[0].get_offsets()) == sum(r.forgetting is not None for r in records)
+    assert len(ax.get_lines()[0].get_xdata()) == len(records)
+
+
+def test_occupancy_figure_bytes_summaries_and_empty(run):
+    _, _, records = run
+    fig = viz.occupancy_figure([r.summary() for r in records], unit="bytes")
+    assert "sensory memory" in _labels(fig) and fig.axes[0].get_ylabel() == "memory (MiB)"
+    empty = viz.occupancy_figure([], CONFIG)
+    assert isinstance(empty, Figure) and not _lines(empty)
+
+
+def test_occupancy_bound_far_above_is_named_not_drawn(run):
+    _, _, records = run
+    fig = viz.occupancy_figure(records, MemoryConfig())  # L_max = 10,000 >> the data
+    assert any("L_max = 10000 (above the plot)" == label for label in _labels(fig))
+    assert fig.axes[0].get_ylim()[1] < 10000
+
+
+def test_usage_histogram_consolidation_and_forgetting(run):
+    _, _, records = run
+    event = next(r.consolidation for r in records if r.consolidation)
+    fig = viz.usage_histogram(event)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    # Two stacked series over the same bins: the counts add up to the candidates.
+    assert sum(heights) == pytest.approx(event.num_candidates)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["candidates not chosen", f"prototypes (P = {len(event.prototype_indices)})"]
+    forgetting = next(r.forgetting for r in records if r.forgetting)
+    fig = viz.usage_histogram(forgetting)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["kept", f"forgotten ({int((~forgetting.kept).sum())})"]
+    assert isinstance(viz.usage_histogram(None), Figure)
+
+
+def test_usage_histogram_degenerate_events():
+    event = ConsolidationEvent(3, 1, 0, 1, 0, [], [], [], [], np.zeros(0), 0.0)
+    assert isinstance(viz.usage_histogram(event), Figure)
+    flat = ConsolidationEvent(3, 1, 0, 1, 2, [], [], [0], [(0, 0)], np.ones(2), 0.0)
+    assert isinstance(viz.usage_histogram(flat), Figure)
+    forgetting = ForgettingEvent(4, 2, 2, 2, 0.0, np.array([0.1, 0.2, 0.3, 0.4]), np.array([False, False, True, True]))
+    assert isinstance(viz.usage_histogram(forgetting), Figure)
+
+
+def test_prototype_figure_marks_every_prototype(run):
+    frames, _, records = run
+    event = next(r.consolidation for r in records if r.consolidation)
+    fig = viz.prototype_figure(event, frames, (H, W), max_frames=10)
+    marks = sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection))
+    assert marks == len(event.prototype_origins)
+    images = [a for ax in fig.axes for a in ax.get_images()]
+    assert len(images) == len({f for f, _ in event.prototype_origins})
+    # Markers sit on the frame.
+    for ax in fig.axes:
+        for c in ax.collections:
+            if isinstance(c, PathCollection):
+                xy = c.get_offsets()
+                assert (xy[:, 0] > -8).all() and (xy[:, 0] < W + 8).all()
+    empty = ConsolidationEvent(0, 0, 0, 0, 0, [], [], [], [], np.zeros(0), 0.0)
+    assert isinstance(viz.prototype_figure(empty, frames, (H, W)), Figure)
+
+
+def test_affinity_figure_panels_and_heat(run):
+    frames, _, records = run
+    record = records[-1]
+    probe = record.affinity
+    assert probe is not None and (probe.tier == 0).any()
+    fig = viz.affinity_figure(probe, frames, record.index, (H, W), query=1, max_panels=3, top_k=CONFIG.top_k)
+    image_axes = [ax for ax in fig.axes if ax.get_images()]
+    assert len(image_axes) == 1 + min(3, len(np.unique(probe.origin_frame)))
+    assert "top-k = 30" in fig._suptitle.get_text()
+    # The heat maps together hold the working-memory share of the weight of the shown frames.
+    heat = sum(float(np.ma.sum(im.get_array())) for ax in image_axes[1:] for im in ax.get_images()[1:])
+    weights, tier, origin = probe.affinity[1], probe.tier, probe.origin_frame
+    shown = sorted(np.unique(origin), key=lambda f: -weights[origin == f].sum())[:3]
+    expected = sum(weights[(origin == f) & (tier == 1)].sum() for f in shown)
+    assert heat == pytest.approx(expected, rel=1e-5)
+
+
+def test_affinity_figure_without_probe():
+    assert isinstance(viz.affinity_figure(None, [], 0, (H, W)), Figure)
+    probe = AffinityProbe([(0, 0)], (3, 4), np.zeros((1, 0)), np.zeros(0, np.int8), np.zeros(0, int), np.zeros(0, int))
+    assert isinstance(viz.affinity_figure(probe, [], 0, (H, W)), Figure)
+
+
+def test_grid_maps_figure(run):
+    frames, _, _ = run
+    rows, cols = viz.feature_grid_shape((H, W))
+    fig = viz.grid_maps_figure(frames[0], {"a": np.zeros((rows, cols)), "b": np.ones((rows, cols))},
+                               marks={"b": [(0, 0), (1, 1)]})
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == 2 and all(len(ax.get_images()) == 2 for ax in panels)
+    assert sum(len(c.get_offsets()) for c in panels[1].collections) == 2
+    assert not panels[0].collections
+    assert isinstance(viz.grid_maps_figure(None, {}, (H, W)), Figure)
+
+
+def test_overlay_and_strip(run):
+    frames, masks, _ = run
+    out = viz.overlay(frames[0], masks[0])
+    assert out.shape == frames[0].shape and out.dtype == np.uint8
+    fig = viz.overlay_strip(frames, masks, cols=4)
+    images = [a for ax in fig.axes for a in ax.get_images()]
+    assert len(images) == 4
+    fig = viz.overlay_strip(lambda t: frames[t], {3: masks[3], 5: masks[5]}, indices=[3, 5], titles=["x", "y"])
+    assert [ax.get_title() for ax in fig.axes if ax.get_images()] == ["x", "y"]
+    assert isinstance(viz.overlay_strip(frames, [], indices=[]), Figure)
+
+
+def test_time_metric_tradeoff_and_long_video_figures(run):
+    _, _, records = run
+    fig = viz.time_figure({"a": records, "b": records[:5], "empty": []}, smooth=3)
+    assert len(_lines(fig)) == 2  # one labelled (smoothed) line per non-empty run
+    assert isinstance(viz.time_figure({}), Figure)
+
+    fig = viz.metric_figure({"x": [1, 0.5, 0.7], "y": [1, 0.9, 0.8]}, marks={"memory frame": [0, 2]})
+    assert _labels(fig) == ["x", "y", "memory frame"]
+    assert isinstance(viz.metric_figure({}), Figure)
+
+    fig = viz.tradeoff_figure([1, 2, 5], [30.0, 20.0, 10.0], [0.8, 0.7, 0.6])
+    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
+    assert "r" in fig.axes[0].get_xlabel()
+
+    fig = viz.long_video_figure({"with": records, "without": records[:6]}, bound=123)
+    mem_ax, time_ax = fig.axes
+    assert [line.get_label() for line in mem_ax.get_lines()] == ["with", "without", "bound T_max·HW + L_max"]
+    assert any("stopped at t = 5" in t.get_text() for t in mem_ax.texts)
+    assert len([line for line in time_ax.get_lines() if not line.get_label().startswith("_")]) == 2
+    assert isinstance(viz.long_video_figure({"empty": []}), Figure)
+
+
+def test_figures_render(run, tmp_path):
+    """Drawing (not just building) works for every figure type."""
+    frames, masks, records = run
+    event = next(r.consolidation for r in records if r.consolidation)
+    figs = [
+        viz.occupancy_figure(records, CONFIG),
+        viz.usage_histogram(event),
+        viz.prototype_figure(event, frames, (H, W)),
+        viz.affinity_figure(records[-1].affinity, frames, records[-1].index, (H, W)),
+        viz.overlay_strip(frames, masks),
+        viz.long_video_figure({"a": records}),
+    ]
+    for i, fig in enumerate(figs):
+        fig.savefig(tmp_path / f"{i}.png")
+        assert (tmp_path / f"{i}.png").stat().st_size > 1000

@@ -1,0 +1,240 @@
+"""What each control does to the visitor's state, without Gradio (so it is easy to test).
+
+Every function takes the `AppState` and the control's value, changes the state, and
+raises `UserError` with a specific message on bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..video import read_index_mask
+from .clicks import ClickSegmenter, choose_segmenter
+from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
+from .render import annotated_view, display_scale
+from .state import AppState, Click, FrameEdit, ObjectEdit, UserError
+
+
+# ---- clip and frame -------------------------------------------------------------------------
+def load_clip(state: AppState, path: str | Path | None, display_name: str | None = None) -> None:
+    if not path:
+        raise UserError("no file received: choose a video file to upload")
+    if state.running:
+        raise UserError("a tracking run is going: press Stop (or wait) before loading another clip")
+    state.reset_clip(inspect_clip(path, display_name))
+
+
+def load_example(state: AppState, name: str | None, folder: Path | None = None) -> None:
+    folder = examples_dir() if folder is None else folder
+    if not name:
+        raise UserError("pick an example clip from the list first")
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or not path.exists():
+        raise UserError(f"'{name}' is not one of the bundled examples")
+    load_clip(state, path)
+
+
+def require_clip(state: AppState) -> None:
+    if state.clip is None:
+        raise UserError("load a clip first (upload one or pick an example)")
+
+
+def set_frame(state: AppState, index: int | float | None) -> None:
+    require_clip(state)
+    state.frame = min(max(int(index or 0), 0), state.clip.num_frames - 1)
+
+
+def result_mask(state: AppState, index: int) -> np.ndarray | None:
+    """The last run's mask for a frame, if it has one."""
+    if state.result is None or not state.result.first <= index <= state.result.last:
+        return None
+    path = state.result.mask_path(index)
+    return read_index_mask(path) if path.exists() else None
+
+
+def shown_labels(state: AppState, index: int) -> np.ndarray | None:
+    """What the frame shows: its annotation if it has one, else the tracking result."""
+    edit = state.edits.get(index)
+    if edit is not None and not edit.is_empty:
+        return edit.compose(state.clip.hw)
+    return result_mask(state, index)
+
+
+def frame_view(state: AppState, frame: np.ndarray | None = None) -> np.ndarray | None:
+    """The current frame, mask overlaid, the active object's clicks drawn, at display size."""
+    if state.clip is None:
+        return None
+    t = state.frame
+    frame = read_frame(state.clip, t) if frame is None else frame
+    edit = state.edits.get(t)
+    clicks = edit.objects[state.active].clicks if edit and state.active in edit.objects else []
+    return annotated_view(frame, shown_labels(state, t), clicks, display_scale(state.clip.width, state.clip.height))
+
+
+def _frame_edit(state: AppState) -> FrameEdit:
+    """The current frame's edit; a new one starts from the tracking result, if any."""
+    t = state.frame
+    if t not in state.edits:
+        base = result_mask(state, t)
+        state.edits[t] = FrameEdit(base=base, base_source="result" if base is not None else "")
+    return state.edits[t]
+
+
+def _drop_if_empty(state: AppState) -> None:
+    edit = state.edits.get(state.frame)
+    if edit is None:
+        return
+    for obj_id in [i for i, e in edit.objects.items() if e.is_empty]:
+        del edit.objects[obj_id]
+    if edit.is_empty:
+        del state.edits[state.frame]
+
+
+# ---- clicks ---------------------------------------------------------------------------------
+def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: ClickSegmenter | None = None) -> None:
+    """A click at full-resolution pixel (x, y) on the current frame, for the active object."""
+    require_clip(state)
+    if state.object(state.active) is None:
+        raise UserError("no object selected: add an object first")
+    w, h = state.clip.width, state.clip.height
+    if not (0 <= x < w and 0 <= y < h):
+        raise UserError(f"click at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
+    frame = read_frame(state.clip, state.frame)
+    edit = _frame_edit(state)
+    obj = edit.objects.setdefault(state.active, ObjectEdit())
+    obj.clicks.append(Click(int(x), int(y), bool(positive)))
+    obj.click_mask = (segmenter or choose_segmenter()).segment(frame, obj.clicks)
+    _drop_if_empty(state)
+
+
+def add_display_click(
+    state: AppState, x: float, y: float, positive: bool, segmenter: ClickSegmenter | None = None
+) -> None:
+    """A click on the shown (resized) frame."""
+    require_clip(state)
+    scale = display_scale(state.clip.width, state.clip.height)
+    x = min(x / scale, state.clip.width - 1)
+    y = min(y / scale, state.clip.height - 1)
+    add_click(state, x, y, positive, segmenter)
+
+
+def undo_click(state: AppState, segmenter: ClickSegmenter | None = None) -> None:
+    require_clip(state)
+    edit = state.edits.get(state.frame)
+    obj = edit.objects.get(state.active) if edit else None
+    if obj is None or not obj.clicks:
+        raise UserError(f"no click to undo for this object on frame {state.frame}")
+    obj.clicks.pop()
+    if obj.clicks:
+        obj.click_mask = (segmenter or choose_segmenter()).segment(read_frame(state.clip, state.frame), obj.clicks)
+    else:
+        obj.click_mask = None
+    _drop_if_empty(state)
+
+
+def clear_frame(state: AppState) -> None:
+    """Remove every annotation of the current frame (all objects, uploads and brush edits)."""
+    require_clip(state)
+    state.edits.pop(state.frame, None)
+
+
+# ---- masks from files and brushes -----------------------------------------------------------
+def apply_mask_upload(state: AppState, path: str | Path | None) -> None:
+    require_clip(state)
+    if not path:
+        raise UserError("no mask file received: choose a PNG index mask")
+    mask = load_mask_upload(path, state.clip)
+    state.ensure_objects(np.unique(mask))
+    state.edits[state.frame] = FrameEdit(base=mask, base_source="upload")
+    present = sorted(int(v) for v in np.unique(mask) if v)
+    state.active = present[0]
+
+
+def _layer_planes(editor_value: dict | None, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(add, remove) bool masks from the brush layers: light paint adds, black paint removes."""
+    add = np.zeros(hw, bool)
+    remove = np.zeros(hw, bool)
+    for layer in (editor_value or {}).get("layers") or []:
+        if layer is None:
+            continue
+        layer = np.asarray(layer)
+        if layer.ndim != 3 or layer.shape[2] < 4:
+            continue
+        if layer.shape[:2] != hw:
+            layer = cv2.resize(layer, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+        painted = layer[..., 3] > 0
+        light = layer[..., :3].astype(np.int32).mean(axis=2) > 127
+        add |= painted & light
+        remove |= painted & ~light
+    return add, remove
+
+
+def apply_brush(state: AppState, editor_value: dict | None) -> None:
+    require_clip(state)
+    if state.object(state.active) is None:
+        raise UserError("no object selected: add an object first")
+    add, remove = _layer_planes(editor_value, state.clip.hw)
+    if not add.any() and not remove.any():
+        raise UserError("nothing painted: paint on the frame (white adds to the object, black removes) first")
+    edit = _frame_edit(state)
+    obj = edit.objects.setdefault(state.active, ObjectEdit())
+    if obj.click_mask is None and not obj.clicks:
+        # Brushing an object that has a mask here already (tracked or uploaded) corrects that mask.
+        current = edit.compose(state.clip.hw) == state.active
+        obj.click_mask = current if current.any() else None
+    obj.brush_add = add if obj.brush_add is None else obj.brush_add | add
+    obj.brush_remove = remove if obj.brush_remove is None else (obj.brush_remove & ~add) | remove
+    obj.brush_add &= ~remove
+    _drop_if_empty(state)
+
+
+# ---- objects --------------------------------------------------------------------------------
+def add_object(state: AppState, name: str = "") -> None:
+    state.add_object(name)
+
+
+def select_object(state: AppState, obj_id: int | str | None) -> None:
+    if obj_id in (None, ""):
+        raise UserError("no object selected: add an object first")
+    obj_id = int(obj_id)
+    if state.object(obj_id) is None:
+        raise UserError(f"there is no object {obj_id}")
+    state.active = obj_id
+
+
+def rename_object(state: AppState, name: str) -> None:
+    obj = state.object(state.active)
+    if obj is None:
+        raise UserError("no object selected: add an object first")
+    if not name or not name.strip():
+        raise UserError("an object name cannot be empty")
+    obj.name = name.strip()[:40]
+
+
+def remove_object(state: AppState) -> None:
+    """Forget the active object and all its annotations (results stay until the next run)."""
+    if len(state.objects) <= 1:
+        raise UserError("keep at least one object (use Clear frame to remove its annotation)")
+    gone = state.active
+    state.objects = [o for o in state.objects if o.id != gone]
+    for t in list(state.edits):
+        edit = state.edits[t]
+        edit.objects.pop(gone, None)
+        if edit.base is not None:
+            edit.base = np.where(edit.base == gone, 0, edit.base).astype(np.uint8)
+        if edit.is_empty or (edit.base_source == "upload" and not edit.base.any() and not edit.objects):
+            del state.edits[t]
+    state.active = state.objects[0].id
+
+
+def annotated_frames(state: AppState) -> dict[int, list[int]]:
+    """{object id: frames where it is annotated}."""
+    out: dict[int, list[int]] = {}
+    for t, mask in state.annotations().items():
+        for lab in np.unique(mask):
+            if lab:
+                out.setdefault(int(lab), []).append(t)
+    return out

@@ -1,0 +1,369 @@
+"""The page: every component, in order, with its label and help text (no callbacks here).
+
+`build_layout()` must be called inside `gr.Blocks()`; it returns the components as a
+`Widgets` record for ui.py to wire up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from .clicks import choose_segmenter
+from .clip import example_clips
+from .limits import (
+    DEFAULT_WORKING_SIZE_CPU,
+    DEFAULT_WORKING_SIZE_GPU,
+    SESSION_TTL_S,
+    VIDEO_EXTENSIONS,
+    WORKING_SIZES,
+    limits_markdown,
+)
+from .models import banner, default_weights, device_choices, weights_choices
+from .plots import memory_figure
+from .render import banner_html, legend_html, progress_html
+from .sam import find_checkpoint, sam_installed
+from .state import AppState, cleanup_state
+from .styles import HEADER
+from .tracking import TrackSettings
+
+
+@dataclass
+class Widgets:
+    state: Any
+    banner_box: Any
+    example: Any
+    load_example_btn: Any
+    upload: Any
+    clip_info: Any
+    first: Any
+    last: Any
+    objects_dd: Any
+    obj_name: Any
+    add_obj_btn: Any
+    remove_obj_btn: Any
+    legend: Any
+    click_method: Any
+    sam_btn: Any
+    frame_slider: Any
+    frame_image: Any
+    click_mode: Any
+    undo_btn: Any
+    clear_btn: Any
+    brush_tab: Any
+    editor: Any
+    apply_brush_btn: Any
+    mask_file: Any
+    status: Any
+    track_btn: Any
+    stop_btn: Any
+    progress: Any
+    preview: Any
+    memory_plot: Any
+    result_video: Any
+    dl_masks: Any
+    dl_overlay: Any
+    dl_objects: Any
+    dl_bundle: Any
+    result_info: Any
+    weights: Any
+    device: Any
+    working: Any
+    mem_every: Any
+    top_k: Any
+    t_min: Any
+    t_max: Any
+    prototypes: Any
+    l_max: Any
+    long_term: Any
+    download_btn: Any
+    api_x: Any
+    api_y: Any
+    api_positive: Any
+    api_click_btn: Any
+
+    @property
+    def settings_inputs(self) -> list:
+        """The /track inputs after the state, in TrackSettings order."""
+        return [
+            self.weights,
+            self.device,
+            self.working,
+            self.mem_every,
+            self.top_k,
+            self.t_min,
+            self.t_max,
+            self.prototypes,
+            self.l_max,
+            self.long_term,
+            self.first,
+            self.last,
+        ]
+
+    @property
+    def view_outputs(self) -> list:
+        """What every annotation control refreshes."""
+        return [self.state, self.frame_image, self.legend, self.objects_dd, self.obj_name, self.status]
+
+
+def default_working_size() -> int:
+    from ..session import pick_device
+
+    return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
+
+
+def build_layout() -> Widgets:
+    defaults = TrackSettings()
+    weights0 = default_weights()
+    b0 = banner(weights0)
+    segmenter0 = choose_segmenter()
+    examples = example_clips()
+    state = gr.State(AppState(), time_to_live=SESSION_TTL_S, delete_callback=cleanup_state)
+    gr.HTML(HEADER)
+    banner_box = gr.HTML(banner_html(b0.text, b0.official, b0.ok), elem_id="weights-banner")
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=320):
+            gr.Markdown("### 1 · Load a clip")
+            with gr.Tabs():
+                with gr.Tab("Example clips"):
+                    example = gr.Dropdown(
+                        examples,
+                        value=examples[0] if examples else None,
+                        label="Bundled example",
+                        elem_id="example-clip",
+                    )
+                    load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
+                with gr.Tab("Upload"):
+                    upload = gr.File(
+                        label=f"Video ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)})",
+                        file_count="single",
+                        elem_id="upload-clip",
+                    )
+            clip_info = gr.Markdown("No clip loaded yet.", elem_id="clip-info")
+            with gr.Row():
+                first = gr.Number(0, label="First frame", precision=0, minimum=0, elem_id="range-first")
+                last = gr.Number(0, label="Last frame", precision=0, minimum=0, elem_id="range-last")
+
+            gr.Markdown("### 2 · Select objects")
+            with gr.Row():
+                objects_dd = gr.Dropdown(
+                    [("1 · object 1", 1)], value=1, label="Active object", scale=1, elem_id="active-object"
+                )
+                obj_name = gr.Textbox(
+                    "object 1", label="Name (Enter to rename)", scale=1, max_lines=1, elem_id="object-name"
+                )
+            with gr.Row():
+                add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
+                remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
+            legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
+            click_method = gr.Markdown(f"Click-to-mask: **{segmenter0.label}**", elem_id="click-method")
+            with gr.Row(visible=sam_installed() and find_checkpoint() is None):
+                sam_btn = gr.Button("Download Segment Anything weights (ViT-B, 375 MB)", size="sm")
+
+        with gr.Column(scale=7, min_width=420):
+            frame_slider = gr.Slider(
+                0, 1, value=0, step=1, label="Frame to annotate", interactive=False, elem_id="frame-slider"
+            )
+            with gr.Tabs():
+                with gr.Tab("Click", id="click-tab"):
+                    frame_image = gr.Image(
+                        label="Click the object: include (+) / exclude (−)",
+                        interactive=False,
+                        type="numpy",
+                        height=460,
+                        elem_id="frame-image",
+                        placeholder="Load a clip to start",
+                    )
+                    with gr.Row():
+                        click_mode = gr.Radio(
+                            ["include (+)", "exclude (−)"],
+                            value="include (+)",
+                            show_label=False,
+                            scale=3,
+                            elem_id="click-mode",
+                        )
+                        undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
+                        clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
+                with gr.Tab("Brush", id="brush-tab") as brush_tab:
+                    editor = gr.ImageEditor(
+                        label="Paint white to add to the active object, black to remove",
+                        type="numpy",
+                        sources=(),
+                        transforms=(),
+                        height=460,
+                        layers=False,
+                        brush=gr.Brush(colors=["#ffffff", "#000000"], color_mode="fixed"),
+                        elem_id="brush-editor",
+                    )
+                    apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
+                with gr.Tab("Upload mask", id="mask-tab"):
+                    mask_file = gr.File(
+                        label="Index mask PNG for this frame (0 = background, 1.. = objects)",
+                        file_count="single",
+                        elem_id="mask-file",
+                    )
+            status = gr.Markdown("", elem_id="annotation-status")
+
+    gr.Markdown("### 3 · Track")
+    with gr.Row():
+        track_btn = gr.Button("▶ Track", variant="primary", scale=3, elem_id="track")
+        stop_btn = gr.Button("■ Stop", variant="stop", scale=1, elem_id="stop")
+    progress = gr.HTML(progress_html("idle", 0, 0), elem_id="progress")
+    with gr.Row(equal_height=True):
+        preview = gr.Image(label="Live preview", interactive=False, height=300, elem_id="preview")
+        memory_plot = gr.Plot(memory_figure([]), label="Memory occupancy per tier", elem_id="memory-plot")
+
+    gr.Markdown("### 4 · Results")
+    with gr.Row(equal_height=False):
+        result_video = gr.Video(label="Overlay video", interactive=False, height=360, scale=3, elem_id="result-video")
+        with gr.Column(scale=2, min_width=240):
+            dl_masks = gr.DownloadButton("Masks: palette PNGs (zip)", interactive=False, elem_id="dl-masks")
+            dl_overlay = gr.DownloadButton("Overlay video (mp4)", interactive=False, elem_id="dl-overlay")
+            dl_objects = gr.DownloadButton("Per-object mask videos (zip)", interactive=False, elem_id="dl-objects")
+            dl_bundle = gr.DownloadButton(
+                "Replay bundle: settings, clicks, memory trace (zip)", interactive=False, elem_id="dl-bundle"
+            )
+            result_info = gr.Markdown("", elem_id="result-info")
+
+    with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
+        with gr.Row():
+            weights = gr.Dropdown(
+                weights_choices(),
+                value=weights0,
+                label="Weights",
+                info="auto: the official XMem weights if cached or downloadable, else the bundled mini model",
+            )
+            device = gr.Dropdown(
+                device_choices(), value="auto", label="Device", info="auto: CUDA, then Apple MPS, then CPU"
+            )
+            working = gr.Dropdown(
+                [(f"{s} px", s) for s in WORKING_SIZES] + [("clip's own size", -1)],
+                value=default_working_size(),
+                label="Processing resolution (short side)",
+                allow_custom_value=True,
+                info="XMem resizes frames to this; smaller is faster. Official: 480",
+            )
+        with gr.Row():
+            mem_every = gr.Slider(
+                1,
+                30,
+                value=defaults.mem_every,
+                step=1,
+                label="Memory every r frames",
+                info="r: a new working-memory frame every r frames (smaller: more memory, more accurate)",
+            )
+            top_k = gr.Slider(
+                1,
+                100,
+                value=defaults.top_k,
+                step=1,
+                label="Top-k",
+                info="k: each pixel reads only its k most similar memory elements",
+            )
+        with gr.Row():
+            t_min = gr.Slider(
+                1,
+                50,
+                value=defaults.min_mid_term_frames,
+                step=1,
+                label="T_min",
+                info="working memory keeps at least T_min frames after consolidation",
+            )
+            t_max = gr.Slider(
+                2,
+                100,
+                value=defaults.max_mid_term_frames,
+                step=1,
+                label="T_max",
+                info="working memory holding T_max frames triggers consolidation into long-term",
+            )
+        with gr.Row():
+            prototypes = gr.Slider(
+                8,
+                1024,
+                value=defaults.num_prototypes,
+                step=8,
+                label="Prototypes P",
+                info="P: long-term prototypes made per consolidation",
+            )
+            l_max = gr.Slider(
+                500,
+                50000,
+                value=defaults.max_long_term_elements,
+                step=500,
+                label="L_max",
+                info="long-term capacity; when full, the least-used elements are forgotten",
+            )
+            long_term = gr.Checkbox(
+                defaults.enable_long_term,
+                label="Long-term memory",
+                info="off: working memory only (grows without bound)",
+            )
+        with gr.Row():
+            download_btn = gr.Button("Download official XMem weights now (~250 MB)", size="sm")
+        gr.Markdown(limits_markdown())
+
+    # API-only controls: clicks by full-resolution coordinates (the image's select event
+    # needs a browser), used by gradio_client.
+    with gr.Row(visible=False):
+        api_x = gr.Number(0, label="x")
+        api_y = gr.Number(0, label="y")
+        api_positive = gr.Checkbox(True, label="positive")
+        api_click_btn = gr.Button("click")
+
+    return Widgets(
+        state=state,
+        banner_box=banner_box,
+        example=example,
+        load_example_btn=load_example_btn,
+        upload=upload,
+        clip_info=clip_info,
+        first=first,
+        last=last,
+        objects_dd=objects_dd,
+        obj_name=obj_name,
+        add_obj_btn=add_obj_btn,
+        remove_obj_btn=remove_obj_btn,
+        legend=legend,
+        click_method=click_method,
+        sam_btn=sam_btn,
+        frame_slider=frame_slider,
+        frame_image=frame_image,
+        click_mode=click_mode,
+        undo_btn=undo_btn,
+        clear_btn=clear_btn,
+        brush_tab=brush_tab,
+        editor=editor,
+        apply_brush_btn=apply_brush_btn,
+        mask_file=mask_file,
+        status=status,
+        track_btn=track_btn,
+        stop_btn=stop_btn,
+        progress=progress,
+        preview=preview,
+        memory_plot=memory_plot,
+        result_video=result_video,
+        dl_masks=dl_masks,
+        dl_overlay=dl_overlay,
+        dl_objects=dl_objects,
+        dl_bundle=dl_bundle,
+        result_info=result_info,
+        weights=weights,
+        device=device,
+        working=working,
+        mem_every=mem_every,
+        top_k=top_k,
+        t_min=t_min,
+        t_max=t_max,
+        prototypes=prototypes,
+        l_max=l_max,
+        long_term=long_term,
+        download_btn=download_btn,
+        api_x=api_x,
+        api_y=api_y,
+        api_positive=api_positive,
+        api_click_btn=api_click_btn,
+    )

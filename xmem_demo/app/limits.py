@@ -1,0 +1,40 @@
+"""Every limit and default of the app, in one place (the UI quotes them to the user)."""
+
+from __future__ import annotations
+
+# Clips: refused beyond these, with a message saying so.
+MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
+MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
+MAX_SHORT_SIDE = 2160  # pixels on the short side
+MAX_UPLOAD = "2gb"  # largest upload the server accepts (Gradio's max_file_size)
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".gif")
+MASK_EXTENSIONS = (".png",)
+
+# Objects: one label id each (1..MAX_OBJECTS) in the uint8 index masks.
+MAX_OBJECTS = 20
+
+# Interaction: what the browser is sent and what click-to-mask works on.
+DISPLAY_MAX_SIDE = 960  # frames shown for clicking are resized to this long side
+CLICK_WORK_SIDE = 512  # GrabCut runs at this long side, then the mask is upscaled
+PREVIEW_INTERVAL_S = 0.5  # live preview and memory plot refresh at most this often
+MAX_PLOT_POINTS = 2000  # the memory plot is subsampled beyond this many frames
+
+# Tracking: the processing ("working") resolution is the short side inside the network.
+WORKING_SIZES = (160, 240, 360, 480, 600, 720)
+DEFAULT_WORKING_SIZE_GPU = 480  # the official XMem default
+DEFAULT_WORKING_SIZE_CPU = 360  # faster on CPU, still good on most clips
+MAX_CONCURRENT_RUNS = 2  # tracking runs at once on one server (all visitors together)
+
+# Temporary files: each visitor gets one folder, removed when the tab closes (or after this).
+SESSION_TTL_S = 6 * 3600
+
+
+def limits_markdown() -> str:
+    """The limits as one short paragraph for the UI."""
+    exts = ", ".join(e.lstrip(".") for e in VIDEO_EXTENSIONS)
+    return (
+        f"**Limits:** clips up to {MAX_FRAMES:,} frames and {MAX_SIDE}×{MAX_SHORT_SIDE} pixels (4K), "
+        f"uploads up to {MAX_UPLOAD.upper()}; "
+        f"formats {exts}; up to {MAX_OBJECTS} objects. Long clips are fine: choose a frame range "
+        "and a processing resolution; frames are decoded on demand, never all at once."
+    )

@@ -1,0 +1,206 @@
+"""What one visitor's tab holds: typed dataclasses kept in a `gr.State`, never in a module.
+
+Frames are not kept here: only the clip's path, decoded on demand. Masks are compact uint8
+(labels) or bool arrays, one per annotated frame; tracking results live as palette PNGs in
+the visitor's temporary folder, which is removed when the tab closes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .limits import MAX_OBJECTS
+
+
+class UserError(ValueError):
+    """Bad input from the visitor: shown in the UI as one sentence, never a traceback."""
+
+
+@dataclass
+class Click:
+    x: int  # column, in full-resolution pixels
+    y: int  # row
+    positive: bool  # True: part of the object; False: not part of it
+
+
+@dataclass
+class ObjectInfo:
+    id: int  # label id in the index masks (1..MAX_OBJECTS); its colour is the DAVIS palette's
+    name: str
+
+
+@dataclass
+class ObjectEdit:
+    """One object's annotation on one frame: clicks, then optional brush corrections."""
+
+    clicks: list[Click] = field(default_factory=list)
+    click_mask: np.ndarray | None = None  # bool H x W, from the clicks
+    brush_add: np.ndarray | None = None  # bool H x W painted onto the object
+    brush_remove: np.ndarray | None = None  # bool H x W painted off the object
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.clicks and self.brush_add is None and self.brush_remove is None
+
+    def mask(self, hw: tuple[int, int]) -> np.ndarray:
+        out = np.zeros(hw, bool) if self.click_mask is None else self.click_mask.copy()
+        if self.brush_add is not None:
+            out |= self.brush_add
+        if self.brush_remove is not None:
+            out &= ~self.brush_remove
+        return out
+
+
+@dataclass
+class FrameEdit:
+    """The annotation of one frame: a base label map plus per-object edits drawn on top.
+
+    `base` is an uploaded index mask, or the tracking result of that frame when the visitor
+    began correcting it (so that objects not touched keep their tracked masks).
+    """
+
+    base: np.ndarray | None = None  # uint8 H x W labels
+    base_source: str = ""  # "upload" (the visitor's) or "result" (the tracker's)
+    objects: dict[int, ObjectEdit] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing of the visitor's own left (a tracker result alone is not an annotation)."""
+        return not self.objects and self.base_source != "upload"
+
+    def compose(self, hw: tuple[int, int]) -> np.ndarray:
+        out = np.zeros(hw, np.uint8) if self.base is None else self.base.copy()
+        for obj_id, edit in self.objects.items():
+            out[out == obj_id] = 0
+            out[edit.mask(hw)] = obj_id
+        return out
+
+
+@dataclass
+class ClipInfo:
+    path: str
+    name: str
+    num_frames: int
+    fps: float  # 0 when the file does not say
+    width: int
+    height: int
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    def describe(self) -> str:
+        fps = f"{self.fps:.3g} fps" if self.fps else "fps unknown"
+        seconds = f" · {self.num_frames / self.fps:.1f} s" if self.fps else ""
+        return f"**{self.name}** · {self.num_frames} frames · {self.width}×{self.height} · {fps}{seconds}"
+
+
+@dataclass
+class RunResult:
+    """Outputs of the last tracking run (files in the visitor's temporary folder)."""
+
+    run_dir: str
+    first: int  # first and last frame with a result (inclusive): always one contiguous span
+    last: int
+    frames_done: int
+    seconds: float
+    stopped: bool
+    overlay: str | None = None  # overlay.mp4
+    masks_zip: str | None = None  # palette PNGs, DAVIS layout
+    objects_zip: str | None = None  # one binary mask video per object
+    bundle_zip: str | None = None  # replay bundle: settings, clicks, annotations, memory trace
+
+    def mask_path(self, index: int) -> Path:
+        return Path(self.run_dir) / "masks" / f"{index:05d}.png"
+
+
+@dataclass
+class AppState:
+    session_dir: str | None = None
+    clip: ClipInfo | None = None
+    frame: int = 0  # the frame shown for annotation
+    objects: list[ObjectInfo] = field(default_factory=lambda: [ObjectInfo(1, "object 1")])
+    active: int = 1  # id of the object that clicks and brush strokes edit
+    edits: dict[int, FrameEdit] = field(default_factory=dict)
+    result: RunResult | None = None
+    runs: int = 0
+    running: bool = False
+    stop_requested: bool = False
+
+    # ---- objects ----------------------------------------------------------------------------
+    def object(self, obj_id: int) -> ObjectInfo | None:
+        return next((o for o in self.objects if o.id == obj_id), None)
+
+    def add_object(self, name: str = "") -> ObjectInfo:
+        if len(self.objects) >= MAX_OBJECTS:
+            raise UserError(f"at most {MAX_OBJECTS} objects can be tracked at once")
+        new_id = next(i for i in range(1, MAX_OBJECTS + 1) if self.object(i) is None)
+        obj = ObjectInfo(new_id, name.strip() or f"object {new_id}")
+        self.objects.append(obj)
+        self.objects.sort(key=lambda o: o.id)
+        self.active = new_id
+        return obj
+
+    def ensure_objects(self, labels) -> None:
+        """Create objects for label ids met in an uploaded mask."""
+        for lab in sorted(int(v) for v in labels):
+            if lab and self.object(lab) is None:
+                if lab > MAX_OBJECTS:
+                    raise UserError(f"the mask uses label {lab}; labels 1..{MAX_OBJECTS} are supported")
+                self.objects.append(ObjectInfo(lab, f"object {lab}"))
+        self.objects.sort(key=lambda o: o.id)
+
+    # ---- annotations ------------------------------------------------------------------------
+    def annotations(self) -> dict[int, np.ndarray]:
+        """{frame: uint8 label map} for every frame with a non-empty annotation."""
+        if self.clip is None:
+            return {}
+        out = {}
+        for t, edit in sorted(self.edits.items()):
+            mask = edit.compose(self.clip.hw)
+            if mask.any():
+                out[t] = mask
+        return out
+
+    def reset_clip(self, clip: ClipInfo) -> None:
+        """A new clip: forget everything tied to the old one (keeps the session folder)."""
+        self.clip = clip
+        self.frame = 0
+        self.objects = [ObjectInfo(1, "object 1")]
+        self.active = 1
+        self.edits = {}
+        self.result = None
+
+
+# ---- the visitor's temporary folder ---------------------------------------------------------
+def session_root() -> Path:
+    return Path(tempfile.gettempdir()) / "xmem-demo-app"
+
+
+def session_dir_for(session_hash: str) -> Path:
+    safe = "".join(c for c in session_hash if c.isalnum() or c in "-_") or "anonymous"
+    return session_root() / f"session-{safe}"
+
+
+def ensure_session_dir(state: AppState, session_hash: str) -> Path:
+    if state.session_dir is None:
+        state.session_dir = str(session_dir_for(session_hash))
+    path = Path(state.session_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_session_dir(path: str | Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def cleanup_state(state: AppState | None) -> None:
+    """gr.State's delete callback: the visitor's files go with the session."""
+    if isinstance(state, AppState):
+        remove_session_dir(state.session_dir)

@@ -1,0 +1,214 @@
+"""One tracking run for one visitor: propagate every annotation, report progress, write outputs.
+
+`run_tracking` is a generator of `RunUpdate`s so the UI can show frames done, FPS, ETA, a
+live preview and the memory plot while it runs. Frames stream from the clip file; each
+result mask goes straight to a palette PNG in the run's folder. `state.stop_requested`
+(set by the Stop button) ends the run after the current frame, keeping what was done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..config import MemoryConfig
+from ..palette import overlay
+from ..pipeline import track
+from ..video import open_video, write_index_mask
+from .export import write_bundle, write_masks_zip, write_videos
+from .limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
+from .models import get_model
+from .render import display_scale, resize_for_display
+from .state import AppState, RunResult, UserError
+
+
+@dataclass
+class TrackSettings:
+    """The "Advanced" accordion, plus the frame range. Symbols are the paper's."""
+
+    weights: str = "auto"
+    device: str = "auto"
+    working_size: int = 480  # short side inside the network; -1 = the clip's own size
+    mem_every: int = 5  # r
+    top_k: int = 30  # k
+    min_mid_term_frames: int = 5  # T_min
+    max_mid_term_frames: int = 10  # T_max
+    num_prototypes: int = 128  # P
+    max_long_term_elements: int = 10000  # L_max
+    enable_long_term: bool = True
+    first: int = 0  # frame range, inclusive
+    last: int | None = None
+
+    def memory_config(self) -> MemoryConfig:
+        try:
+            return MemoryConfig(
+                mem_every=int(self.mem_every),
+                top_k=int(self.top_k),
+                enable_long_term=bool(self.enable_long_term),
+                min_mid_term_frames=int(self.min_mid_term_frames),
+                max_mid_term_frames=int(self.max_mid_term_frames),
+                num_prototypes=int(self.num_prototypes),
+                max_long_term_elements=int(self.max_long_term_elements),
+            )
+        except ValueError as err:
+            raise UserError(str(err).replace("invalid MemoryConfig: ", "invalid memory settings: ")) from None
+
+
+@dataclass
+class RunUpdate:
+    phase: str  # loading | forward | backward | writing | done | stopped
+    done: int
+    total: int
+    fps: float = 0.0
+    eta_s: float | None = None
+    preview: np.ndarray | None = None  # latest frame with its mask, at display size
+    trace: list[dict] = field(default_factory=list)  # FrameRecord.summary() rows so far
+    result: RunResult | None = None
+    note: str = ""
+
+
+class _RememberLast:
+    """A frame source that keeps the last decoded frame (for the preview; no second decode)."""
+
+    def __init__(self, source) -> None:
+        self.source = source
+        self.index, self.frame = -1, None
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def get(self, index: int) -> np.ndarray:
+        self.frame, self.index = self.source.get(index), index
+        return self.frame
+
+
+def frame_range(state: AppState, settings: TrackSettings) -> tuple[int, int]:
+    """Validated inclusive range [first, last]."""
+    n = state.clip.num_frames
+    first = int(settings.first or 0)
+    last = n - 1 if settings.last is None else int(settings.last)
+    if not 0 <= first <= last < n:
+        raise UserError(f"the frame range {first}..{last} is not inside the clip (frames 0..{n - 1})")
+    return first, last
+
+
+def effective_working_size(requested: int, height: int, width: int) -> int | None:
+    """None (native size) when the clip is already smaller than the requested size."""
+    if requested is None or int(requested) <= 0 or int(requested) >= min(height, width):
+        return None
+    return int(requested)
+
+
+def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate]:
+    if state.clip is None:
+        raise UserError("load a clip first (upload one or pick an example)")
+    clip = state.clip
+    first, last = frame_range(state, settings)
+    annotations = state.annotations()
+    if not annotations:
+        raise UserError("no object selected: click on the object in a frame (or upload a mask) before tracking")
+    inside = {t: m for t, m in annotations.items() if first <= t <= last}
+    outside = sorted(set(annotations) - set(inside))
+    if not inside:
+        raise UserError(
+            f"no annotated frame lies in the range {first}..{last} (annotated: {', '.join(map(str, annotations))})"
+        )
+    note = f"annotations on frames {', '.join(map(str, outside))} are outside the range and not used" if outside else ""
+    config = settings.memory_config()
+    total = last - first + 1
+
+    yield RunUpdate("loading weights", 0, total, note=note)
+    model, notice = get_model(settings.weights, settings.device)
+    state.runs += 1
+    run_dir = Path(state.session_dir) / f"run-{state.runs:03d}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "masks").mkdir(parents=True)
+    previous = state.result
+    working_size = effective_working_size(settings.working_size, clip.height, clip.width)
+    scale = min(1.0, display_scale(clip.width, clip.height, DISPLAY_MAX_SIDE))  # the browser enlarges small previews
+
+    trace: list[dict] = []
+    done_frames: list[int] = []
+    started = time.perf_counter()
+    last_yield = 0.0
+    state.stop_requested = False
+    with closing(open_video(clip.path)) as video:
+        source = _RememberLast(video)
+        for result in track(
+            model,
+            source,
+            inside,
+            config,
+            start=first,
+            stop=last + 1,
+            working_size=working_size,
+            should_stop=lambda: state.stop_requested,
+        ):
+            write_index_mask(run_dir / "masks" / f"{result.index:05d}.png", result.mask)
+            row = result.record.summary()
+            row.update(frame=result.index, direction=result.direction)
+            trace.append(row)
+            done_frames.append(result.index)
+            now = time.perf_counter()
+            if now - last_yield >= PREVIEW_INTERVAL_S or len(done_frames) == total:
+                last_yield = now
+                fps = len(done_frames) / max(now - started, 1e-6)
+                preview = None
+                if source.index == result.index and source.frame is not None:
+                    preview = resize_for_display(overlay(source.frame, result.mask), scale)
+                yield RunUpdate(
+                    result.direction,
+                    len(done_frames),
+                    total,
+                    fps,
+                    (total - len(done_frames)) / fps,
+                    preview,
+                    trace,
+                    note=note,
+                )
+    seconds = time.perf_counter() - started
+    stopped = len(done_frames) < total
+    if not done_frames:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        state.result = previous
+        yield RunUpdate("stopped", 0, total, trace=trace, result=previous, note="stopped before the first frame")
+        return
+
+    lo, hi = min(done_frames), max(done_frames)
+    result = RunResult(str(run_dir), lo, hi, len(done_frames), seconds, stopped)
+    span = hi - lo + 1
+    for written in write_videos(run_dir, clip, lo, hi, state.objects):
+        if written == span or written % 25 == 0:
+            yield RunUpdate("writing videos", written, span, trace=trace, note=note)
+    result.overlay = str(run_dir / "overlay.mp4")
+    result.objects_zip = str(run_dir / "objects.zip")
+    result.masks_zip = str(write_masks_zip(run_dir, clip, lo, hi))
+    run_info: dict[str, Any] = {
+        "frames_done": len(done_frames),
+        "first": lo,
+        "last": hi,
+        "seconds": round(seconds, 3),
+        "fps": round(len(done_frames) / max(seconds, 1e-6), 3),
+        "stopped": stopped,
+        "weights": getattr(model, "weights_name", settings.weights),
+        "official_weights": getattr(model, "is_official", False),
+        "weights_notice": notice,
+        "device": str(next(model.parameters()).device),
+        "working_size": working_size,
+    }
+    result.bundle_zip = str(
+        write_bundle(run_dir, state, asdict(settings) | {"memory_config": asdict(config)}, trace, run_info)
+    )
+    state.result = result
+    if previous is not None and previous.run_dir != result.run_dir:
+        shutil.rmtree(previous.run_dir, ignore_errors=True)
+    phase = "stopped" if stopped else "done"
+    yield RunUpdate(
+        phase, len(done_frames), total, len(done_frames) / max(seconds, 1e-6), 0.0, None, trace, result, note
+    )

@@ -1,0 +1,350 @@
+"""The callbacks: what each control of layout.py triggers. The logic lives in actions.py /
+tracking.py; this module maps controls to those functions and their results back to components.
+
+Per-visitor data lives only in the `gr.State` (an `AppState`), created per tab and cleaned
+(with the visitor's temporary folder) when the tab closes.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+
+from ..checkpoint import CheckpointError
+from ..session import MaskError
+from ..video import VideoError
+from ..weights import WeightsError, download_official
+from . import actions
+from .clicks import choose_segmenter
+from .limits import (
+    DEFAULT_WORKING_SIZE_CPU,
+    DEFAULT_WORKING_SIZE_GPU,
+    MAX_CONCURRENT_RUNS,
+    MAX_UPLOAD,
+)
+from .models import banner
+from .plots import memory_figure
+from .render import banner_html, legend_html, progress_html
+from .sam import SamError, download_sam
+from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
+from .layout import build_layout
+from .styles import CSS, theme
+from .tracking import TrackSettings, run_tracking
+
+VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, SamError, ValueError, OSError)
+
+
+def visitor_errors(fn: Callable) -> Callable:
+    """Turn a bad input into a message in the UI (gr.Error) instead of a server traceback."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except VISITOR_ERRORS as err:
+                raise gr.Error(str(err), print_exception=False) from None
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except VISITOR_ERRORS as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    return wrapper
+
+
+def _file_label(title: str, path: str | None) -> str:
+    if not path or not Path(path).exists():
+        return title
+    size = Path(path).stat().st_size
+    return f"{title} ({size / 2**20:.1f} MB)" if size >= 2**20 else f"{title} ({size / 2**10:.0f} KB)"
+
+
+def default_working_size() -> int:
+    from ..session import pick_device
+
+    return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="XMem · long-term video object segmentation", delete_cache=(3600, 3600)) as demo:
+        w = build_layout()
+
+        settings_inputs, view_outputs = w.settings_inputs, w.view_outputs
+
+        # ---- view helpers ------------------------------------------------------------------
+        def view(s: AppState, with_editor: bool = False) -> dict:
+            frames = actions.annotated_frames(s)
+            obj = s.object(s.active)
+            ann = ", ".join(
+                f"{t} ({len([o for o in frames if t in frames[o]])} obj)"
+                for t in sorted({t for v in frames.values() for t in v})
+            )
+            note = f"Annotated frames: {ann}." if ann else "No annotation yet: click on the object."
+            if s.result is not None and s.result.first <= s.frame <= s.result.last and s.frame not in s.edits:
+                note += " This frame shows the tracking result: click to correct it, then Track again."
+            image = actions.frame_view(s)
+            out = {
+                w.state: s,
+                w.frame_image: image,
+                w.legend: legend_html(s.objects, s.active, frames),
+                w.objects_dd: gr.update(choices=[(f"{o.id} · {o.name}", o.id) for o in s.objects], value=s.active),
+                w.obj_name: obj.name if obj else "",
+                w.status: note,
+            }
+            if with_editor:  # the Brush tab shows the same frame, strokes cleared
+                out[w.editor] = None if image is None else {"background": image, "layers": [], "composite": image}
+            return out
+
+        def results(s: AppState) -> dict:
+            r = s.result
+            if r is None:
+                return {
+                    w.result_video: None,
+                    w.result_info: "",
+                    **{
+                        b: gr.update(value=None, interactive=False)
+                        for b in (w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle)
+                    },
+                }
+            info = (
+                f"{'Stopped early: ' if r.stopped else ''}{r.frames_done} frames ({r.first}–{r.last}) in "
+                f"{r.seconds:.1f} s, {r.frames_done / max(r.seconds, 1e-6):.1f} FPS."
+            )
+            return {
+                w.result_video: r.overlay,
+                w.result_info: info,
+                w.dl_masks: gr.update(
+                    value=r.masks_zip, interactive=True, label=_file_label("Masks: palette PNGs (zip)", r.masks_zip)
+                ),
+                w.dl_overlay: gr.update(
+                    value=r.overlay, interactive=True, label=_file_label("Overlay video (mp4)", r.overlay)
+                ),
+                w.dl_objects: gr.update(
+                    value=r.objects_zip,
+                    interactive=True,
+                    label=_file_label("Per-object mask videos (zip)", r.objects_zip),
+                ),
+                w.dl_bundle: gr.update(
+                    value=r.bundle_zip,
+                    interactive=True,
+                    label=_file_label("Replay bundle: settings, clicks, memory trace (zip)", r.bundle_zip),
+                ),
+            }
+
+        # ---- clip --------------------------------------------------------------------------
+        def after_clip(s: AppState) -> dict:
+            n = s.clip.num_frames
+            return {
+                **view(s, with_editor=True),
+                **results(s),
+                w.clip_info: s.clip.describe(),
+                w.frame_slider: gr.update(minimum=0, maximum=max(n - 1, 1), value=0, interactive=n > 1),
+                w.first: gr.update(value=0, maximum=n - 1),
+                w.last: gr.update(value=n - 1, maximum=n - 1),
+                w.preview: None,
+                w.memory_plot: memory_figure([], n),
+                w.progress: progress_html("ready", 0, n, note="Click the object, then press Track."),
+            }
+
+        @visitor_errors
+        def on_load_example(s: AppState, name: str, request: gr.Request):
+            ensure_session_dir(s, request.session_hash)
+            actions.load_example(s, name)
+            return after_clip(s)
+
+        @visitor_errors
+        def on_upload(s: AppState, path: str | None, request: gr.Request):
+            if path is None:  # the file was removed from the box
+                return {w.state: s}
+            ensure_session_dir(s, request.session_hash)
+            actions.load_clip(s, path, Path(path).name)
+            return after_clip(s)
+
+        clip_outputs = view_outputs + [
+            w.editor,
+            w.clip_info,
+            w.frame_slider,
+            w.first,
+            w.last,
+            w.preview,
+            w.memory_plot,
+            w.progress,
+            w.result_video,
+            w.result_info,
+            w.dl_masks,
+            w.dl_overlay,
+            w.dl_objects,
+            w.dl_bundle,
+        ]
+        w.load_example_btn.click(on_load_example, [w.state, w.example], clip_outputs, api_name="load_example")
+        w.upload.upload(on_upload, [w.state, w.upload], clip_outputs, api_name="load_clip")
+
+        # ---- frame, clicks, masks ----------------------------------------------------------
+        @visitor_errors
+        def on_frame(s: AppState, index: float):
+            actions.set_frame(s, index)
+            return view(s, with_editor=True)
+
+        @visitor_errors
+        def on_select(s: AppState, mode: str, evt: gr.SelectData):
+            x, y = evt.index[:2]
+            actions.add_display_click(s, float(x), float(y), mode.startswith("include"))
+            return view(s)
+
+        @visitor_errors
+        def on_api_click(s: AppState, x: float, y: float, positive: bool):
+            actions.add_click(s, float(x), float(y), bool(positive))
+            return view(s)
+
+        def simple(fn: Callable[..., Any]) -> Callable[..., dict]:
+            @visitor_errors
+            def handler(s: AppState, *args):
+                fn(s, *args)
+                return view(s)
+
+            return handler
+
+        w.frame_slider.input(
+            on_frame,
+            [w.state, w.frame_slider],
+            view_outputs + [w.editor],
+            api_name="set_frame",
+            trigger_mode="always_last",
+        )
+        w.frame_image.select(on_select, [w.state, w.click_mode], view_outputs, api_visibility="private")
+        w.api_click_btn.click(on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], view_outputs, api_name="click")
+        w.undo_btn.click(simple(actions.undo_click), w.state, view_outputs, api_name="undo")
+        w.clear_btn.click(simple(actions.clear_frame), w.state, view_outputs, api_name="clear_frame")
+        w.mask_file.upload(
+            simple(actions.apply_mask_upload), [w.state, w.mask_file], view_outputs, api_name="upload_mask"
+        )
+
+        @visitor_errors
+        def on_brush(s: AppState, value: dict | None):
+            actions.apply_brush(s, value)
+            return view(s, with_editor=True)
+
+        w.apply_brush_btn.click(on_brush, [w.state, w.editor], view_outputs + [w.editor], api_name="apply_brush")
+        w.brush_tab.select(
+            lambda s: view(s, with_editor=True), w.state, view_outputs + [w.editor], api_visibility="private"
+        )
+
+        # ---- objects -----------------------------------------------------------------------
+        w.add_obj_btn.click(simple(lambda s: actions.add_object(s)), w.state, view_outputs, api_name="add_object")
+        w.objects_dd.input(
+            simple(actions.select_object), [w.state, w.objects_dd], view_outputs, api_name="select_object"
+        )
+        w.obj_name.submit(simple(actions.rename_object), [w.state, w.obj_name], view_outputs, api_name="rename_object")
+        w.obj_name.blur(simple(actions.rename_object), [w.state, w.obj_name], view_outputs, api_visibility="private")
+        w.remove_obj_btn.click(simple(actions.remove_object), w.state, view_outputs, api_name="remove_object")
+
+        # ---- tracking ----------------------------------------------------------------------
+        @visitor_errors
+        def on_track(s: AppState, weights, dev, size, r, k, tmin, tmax, p, lmax, lt, lo, hi, request: gr.Request):
+            if s.running:
+                raise UserError("a run is already going in this tab: wait for it or press Stop")
+            if s.clip is not None:
+                ensure_session_dir(s, request.session_hash)
+            try:
+                settings = TrackSettings(
+                    weights, dev, int(size), int(r), int(k), int(tmin), int(tmax), int(p), int(lmax), bool(lt),
+                    int(lo or 0), None if hi is None else int(hi),
+                )  # fmt: skip
+            except (TypeError, ValueError):
+                raise UserError(
+                    f"settings must be whole numbers (processing resolution '{size}', frame range '{lo}'..'{hi}')"
+                ) from None
+            s.running = True
+            try:
+                for u in run_tracking(s, settings):
+                    out: dict = {
+                        w.state: s,
+                        w.progress: progress_html(u.phase, u.done, u.total, u.fps, u.eta_s, u.note),
+                    }
+                    if u.phase in ("forward", "backward", "done", "stopped"):
+                        out[w.memory_plot] = memory_figure(u.trace, s.clip.num_frames if s.clip else None)
+                    if u.preview is not None:
+                        out[w.preview] = u.preview
+                    if u.phase in ("done", "stopped"):
+                        b = banner(weights)
+                        out.update(results(s))
+                        out.update(view(s))
+                        out[w.banner_box] = banner_html(b.text, b.official, b.ok)
+                    yield out
+            finally:
+                s.running = False
+
+        # Outputs in a fixed order (gradio_client returns them in this order, the state left out).
+        track_outputs = [
+            w.progress,
+            w.memory_plot,
+            w.preview,
+            w.result_video,
+            w.result_info,
+            w.dl_masks,
+            w.dl_overlay,
+            w.dl_objects,
+            w.dl_bundle,
+            w.banner_box,
+            *view_outputs,
+        ]
+        w.track_btn.click(
+            on_track,
+            [w.state, *settings_inputs],
+            track_outputs,
+            api_name="track",
+            concurrency_limit=MAX_CONCURRENT_RUNS,
+            concurrency_id="track",
+            show_progress="hidden",
+        )
+
+        def on_stop(s: AppState) -> str:
+            if s.running:
+                s.stop_requested = True
+                return progress_html("stopping…", 0, 0, note="Finishing the current frame, then writing what was done.")
+            return gr.skip()
+
+        w.stop_btn.click(on_stop, w.state, w.progress, api_name="stop", queue=False)
+
+        # ---- settings and weights ----------------------------------------------------------
+        def on_weights(name: str) -> str:
+            b = banner(name)
+            return banner_html(b.text, b.official, b.ok)
+
+        w.weights.change(on_weights, w.weights, w.banner_box, api_visibility="private")
+        demo.load(on_weights, w.weights, w.banner_box, api_visibility="private")
+
+        @visitor_errors
+        def on_download(progress_bar=gr.Progress(track_tqdm=True)):
+            download_official("xmem")
+            return on_weights("xmem"), gr.update(value="xmem")
+
+        w.download_btn.click(on_download, None, [w.banner_box, w.weights], api_name="download_weights")
+
+        @visitor_errors
+        def on_sam(progress_bar=gr.Progress(track_tqdm=True)):
+            download_sam("vit_b")
+            return f"Click-to-mask: **{choose_segmenter().label}**"
+
+        w.sam_btn.click(on_sam, None, w.click_method, api_visibility="private")
+
+        def on_unload(request: gr.Request) -> None:
+            remove_session_dir(session_dir_for(request.session_hash))
+
+        demo.unload(on_unload)
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def launch_options() -> dict[str, Any]:
+    """Arguments for demo.launch() (Gradio 6 takes css and theme there)."""
+    return {"css": CSS, "theme": theme(), "max_file_size": MAX_UPLOAD}
