@@ -153,3 +153,29 @@ def test_reduced_precision_autocast_stays_finite(tiny_model):
     for t in range(5):
         prob = session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
         assert prob.dtype == torch.float32 and torch.isfinite(prob).all()
+
+
+def test_reduced_precision_keeps_memory_keys_in_float32(tiny_model):
+    """bf16 mode: keys are compared in float32 (Eq. 3 cancels squared norms), values are bf16."""
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=1), precision="bf16")
+    clip = frames(4)
+    for t in range(4):
+        session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
+    working = session.memory.working
+    assert working.key.dtype == torch.float32 and working.shrinkage.dtype == torch.float32
+    assert working.values[0].dtype == torch.bfloat16
+
+
+def test_channels_last_gives_the_same_masks(tiny_model):
+    """channels_last only changes the layout of the convolutions, not the result."""
+    clip = frames(6)
+    outputs = []
+    for channels_last in (False, True):
+        model = type(tiny_model)(tiny_model.config).eval()
+        model.load_state_dict(tiny_model.state_dict())
+        session = InferenceSession(model, MemoryConfig(mem_every=2), channels_last=channels_last)
+        outputs.append([session.step(f, mask=box_mask(1, 5, 5) if t == 0 else None) for t, f in enumerate(clip)])
+        weight = next(p for p in model.parameters() if p.ndim == 4)
+        assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+    for a, b in zip(*outputs):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)

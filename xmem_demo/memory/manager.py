@@ -8,6 +8,7 @@ The sensory memory is owned here too but is read/written by the session directly
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,26 @@ from ..records import AffinityProbe, ConsolidationEvent, ForgettingEvent
 from .groups import ObjectGroups
 from .long_term import LongTermMemory
 from .sensory import SensoryMemory
-from .similarity import anisotropic_l2, readout, topk_softmax
+from .similarity import query_similarity, softmax_rows, sparse_readout, topk_columns
 from .working import WorkingMemory
+
+
+def _float32_arithmetic(method):
+    """Run a memory operation with autocast off; it casts keys to float32 itself.
+
+    Under bf16/fp16 autocast the network runs in reduced precision, but the anisotropic L2
+    similarity (Eq. 3) subtracts squared key norms of order 10^4 to resolve differences of
+    order 1: beyond bfloat16's 8-bit mantissa, so the top-k choice would become noise.
+    Keys, shrinkage and selection are therefore stored and compared in float32; values keep
+    the network's dtype (they are only averaged).
+    """
+
+    @functools.wraps(method)
+    def run(self, key: torch.Tensor, *args, **kwargs):
+        with torch.autocast(key.device.type, enabled=False):
+            return method(self, key, *args, **kwargs)
+
+    return run
 
 
 @dataclass
@@ -34,6 +53,9 @@ class MemoryManager:
         self.sensory = SensoryMemory(hidden_dim)
         self.working = WorkingMemory(count_usage=config.enable_long_term)
         self.long_term = LongTermMemory(count_usage=count_long_term_usage) if config.enable_long_term else None
+        if self.long_term is not None:
+            # Capacity hints: the tiers' bounds (working memory's is known after its first frame).
+            self.long_term.max_elements = config.max_long_term_elements
         self.groups = ObjectGroups()
 
     # ---- objects ------------------------------------------------------------------------
@@ -53,57 +75,66 @@ class MemoryManager:
     def _long_term_in_use(self) -> bool:
         return self.long_term is not None and self.long_term.size > 0
 
+    @_float32_arithmetic
     def read(
         self,
         query_key: torch.Tensor,
         query_selection: torch.Tensor | None,
         probe_pixels: list[tuple[int, int]] | None = None,
     ) -> tuple[torch.Tensor, AffinityProbe | None]:
-        """query_key 1 x CK x h x w -> readout 1 x K x CV x h x w (objects in group order)."""
+        """query_key 1 x CK x h x w -> readout 1 x K x CV x h x w (objects in group order).
+
+        Similarities are computed once over [long-term, working] memory (one column block per
+        tier, queries x elements); object group 0 reads all of them, a group that joined later
+        only the last n_g elements of each tier (its values are right-aligned). Each query
+        keeps its top-k elements (softmax over them) and reads their values directly.
+        """
         h, w = query_key.shape[-2:]
-        qk = query_key[0].flatten(1)
-        qe = query_selection[0].flatten(1) if query_selection is not None else None
+        qk = query_key[0].flatten(1).float()
+        qe = query_selection[0].flatten(1).float() if query_selection is not None else None
         wm, lt = self.working, self.long_term
         n_lt = lt.size if self._long_term_in_use() else 0
+        n = n_lt + wm.size
+        similarity = qk.new_empty((qk.shape[1], n), dtype=torch.promote_types(qk.dtype, wm._key.buf.dtype))
         if n_lt:
-            similarity = anisotropic_l2(
-                torch.cat([lt.key, wm.key], -1), torch.cat([lt.shrinkage, wm.shrinkage], -1), qk, qe
-            )
-        else:
-            similarity = anisotropic_l2(wm.key, wm.shrinkage, qk, qe)
-        lt_sim, wm_sim = similarity[:n_lt], similarity[n_lt:]
+            query_similarity(lt._key.data, lt._shrinkage.data, qk, qe, out=similarity[:, :n_lt])
+        query_similarity(wm._key.data, wm._shrinkage.data, qk, qe, out=similarity[:, n_lt:])
 
         readouts, probe = [], None
         for g in range(len(self.groups)):
-            sims, values = [], []
             n_lt_g = lt.group_size(g) if n_lt else 0
+            n_wm_g = wm.group_size(g)
+            ranges = [(n_lt - n_lt_g, n_lt), (n - n_wm_g, n)]
+            values, indices = topk_columns(similarity, ranges, self.config.top_k)
+            weights = softmax_rows(values)
+            tiers = [(wm.value_rows(g), n - n_wm_g)]
             if n_lt_g:
-                sims.append(lt_sim[n_lt - n_lt_g :])
-                values.append(lt.values[g])
-            sims.append(wm_sim[wm.size - wm.group_size(g) :])
-            values.append(wm.values[g])
-            affinity = topk_softmax(torch.cat(sims, 0) if len(sims) > 1 else sims[0], self.config.top_k)
+                tiers.insert(0, (lt.value_rows(g), n_lt - n_lt_g))
             if g == 0:
                 # Group 0 (annotated first) has values for every element: its attention
                 # is the usage signal for both tiers.
-                self._record_usage(affinity, n_lt_g)
+                self._record_usage(weights, indices, n_lt, n)
                 if probe_pixels:
-                    probe = self._probe(affinity, n_lt_g, probe_pixels, (h, w))
-            readouts.append(readout(affinity, torch.cat(values, -1) if len(values) > 1 else values[0]))
+                    probe = self._probe(weights, indices, n, n_lt, probe_pixels, (h, w))
+            out = sparse_readout(weights, indices, tiers)  # Q x (objects * CV)
+            readouts.append(out.T.reshape(len(self.groups.groups[g]), -1, h * w))
         out = torch.cat(readouts, 0)
         return out.view(1, out.shape[0], out.shape[1], h, w), probe
 
-    def _record_usage(self, affinity: torch.Tensor, n_lt: int) -> None:
+    def _record_usage(self, weights: torch.Tensor, indices: torch.Tensor, n_lt: int, n: int) -> None:
         if not self.config.enable_long_term:
             return
-        usage = affinity.sum(1)
+        usage = weights.new_zeros(n, dtype=torch.float32).index_add_(0, indices.reshape(-1), weights.reshape(-1).float())
         self.working.record_usage(usage[n_lt:])
         if n_lt:
             self.long_term.record_usage(usage[:n_lt])
 
-    def _probe(self, affinity, n_lt, pixels, shape) -> AffinityProbe:
+    def _probe(self, weights, indices, n, n_lt, pixels, shape) -> AffinityProbe:
         h, w = shape
         cols = [min(max(r, 0), h - 1) * w + min(max(c, 0), w - 1) for r, c in pixels]
+        rows = torch.tensor(cols, device=indices.device)
+        affinity = weights.new_zeros((len(cols), n), dtype=torch.float32)
+        affinity.scatter_(1, indices[rows], weights[rows].float())
         origins = [self.working.origin]
         if n_lt:
             origins.insert(0, self.long_term.origin[self.long_term.size - n_lt :])
@@ -113,13 +144,14 @@ class MemoryManager:
         return AffinityProbe(
             query_pixels=[tuple(p) for p in pixels],
             feature_shape=(h, w),
-            affinity=affinity[:, cols].T.float().cpu().numpy(),
+            affinity=affinity.cpu().numpy(),
             tier=tier,
             origin_frame=origin // hw,
             origin_pixel=origin % hw,
         )
 
     # ---- writing ------------------------------------------------------------------------
+    @_float32_arithmetic
     def write(
         self,
         key: torch.Tensor,
@@ -131,10 +163,12 @@ class MemoryManager:
         """key 1 x CK x h x w, values 1 x K x CV x h x w: add one memory frame."""
         cfg = self.config
         per_group = self.groups.split(values[0].flatten(2))
+        if self.long_term is not None:
+            self.working.max_elements = cfg.max_mid_term_frames * key.shape[-2] * key.shape[-1]
         self.working.add_frame(
-            key[0].flatten(1),
-            shrinkage[0].flatten(1),
-            selection[0].flatten(1) if (selection is not None and cfg.enable_long_term) else None,
+            key[0].flatten(1).float(),
+            shrinkage[0].flatten(1).float(),
+            selection[0].flatten(1).float() if (selection is not None and cfg.enable_long_term) else None,
             per_group,
             frame_index,
         )

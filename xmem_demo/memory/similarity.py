@@ -57,5 +57,102 @@ def softmax(similarity: torch.Tensor) -> torch.Tensor:
 
 
 def readout(affinity: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """values (..., C, N) @ affinity (N, Q) -> (..., C, Q)."""
-    return values @ affinity
+    """values (..., C, N) @ affinity (N, Q) -> (..., C, Q), in the values' dtype."""
+    return values @ affinity.to(values.dtype)
+
+
+# ---- the inference read path: queries x elements, top-k, sparse readout --------------------
+# The functions above are the readable definitions (and are used for consolidation and in
+# training). Reading memory on every frame uses the same mathematics arranged for speed:
+# similarities are laid out queries x elements (top-k along contiguous rows), computed tier by
+# tier into one output (no concatenation of the tiers' keys), and the readout gathers the k
+# values each query actually uses instead of multiplying by a dense, mostly-zero N x Q
+# affinity.
+
+
+def query_similarity(
+    mem_key_rows: torch.Tensor,
+    mem_shrinkage_rows: torch.Tensor | None,
+    query_key: torch.Tensor,
+    query_selection: torch.Tensor | None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """anisotropic_l2 transposed: memory keys N x CK (rows), shrinkage N x 1 -> Q x N.
+
+    `out` (Q x N, may be a column block of a larger matrix) receives the result.
+    """
+    n, ck = mem_key_rows.shape
+    q = query_key.shape[1]
+    if out is None:
+        out = mem_key_rows.new_empty((q, n))
+    if query_selection is not None:
+        torch.mm(query_selection.T, mem_key_rows.pow(2).T, out=out)  # sum_c e k^2
+        out.addmm_((query_key * query_selection).T, mem_key_rows.T, beta=-1, alpha=2)  # - a + 2 ab
+        out.sub_((query_selection * query_key.pow(2)).sum(0).unsqueeze(1))  # - b
+    else:
+        torch.mm(query_key.T, mem_key_rows.T, out=out)
+        out.mul_(2).sub_(mem_key_rows.pow(2).sum(1).unsqueeze(0))
+    scale = 1 / math.sqrt(ck)
+    if mem_shrinkage_rows is not None:
+        out.mul_(mem_shrinkage_rows.reshape(1, -1) * scale)
+    else:
+        out.mul_(scale)
+    return out
+
+
+def topk_columns(similarity: torch.Tensor, ranges: list[tuple[int, int]], top_k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k over the union of column ranges of a Q x N similarity, per row.
+
+    Returns (values Q x k, sorted descending; column indices Q x k into `similarity`).
+    """
+    ranges = [(a, b) for a, b in ranges if b > a]
+    total = sum(b - a for a, b in ranges)
+    k = min(top_k, total)
+    if len(ranges) == 1:
+        a, b = ranges[0]
+        values, indices = torch.topk(similarity[:, a:b], k, dim=1)
+        return values, indices + a if a else indices
+    # Top-k of a union = top-k of the union of each part's top-k.
+    parts = [torch.topk(similarity[:, a:b], min(k, b - a), dim=1) for a, b in ranges]
+    values = torch.cat([p.values for p in parts], 1)
+    indices = torch.cat([p.indices + a for p, (a, _) in zip(parts, ranges)], 1)
+    values, pick = torch.topk(values, k, dim=1)
+    return values, indices.gather(1, pick)
+
+
+def softmax_rows(sorted_values: torch.Tensor) -> torch.Tensor:
+    """Softmax of each row of top-k values (largest first), max subtracted (as topk_softmax)."""
+    weights = torch.exp(sorted_values - sorted_values[:, :1])
+    return weights / weights.sum(1, keepdim=True)
+
+
+def sparse_readout(
+    weights: torch.Tensor,
+    indices: torch.Tensor,
+    tiers: list[tuple[torch.Tensor, int]],
+    max_bytes: int = 64 * 2**20,
+) -> torch.Tensor:
+    """out[q] = sum_j weights[q, j] * row(indices[q, j])  ->  Q x D.
+
+    `tiers` is a list of (rows n_t x D, first_index_t): index i lies in the tier with
+    first_t <= i < first_t + n_t and means its row i - first_t. Equivalent to a dense
+    readout with the top-k affinity, without materialising N x Q or concatenating tiers.
+    Queries are processed in chunks so that the gathered values stay below `max_bytes`.
+    """
+    q, k = indices.shape
+    d = tiers[0][0].shape[1]
+    out = tiers[0][0].new_empty((q, d))
+    chunk = max(1, max_bytes // max(1, k * d * tiers[0][0].element_size()))
+    for s in range(0, q, chunk):
+        idx = indices[s : s + chunk].reshape(-1)
+        w = weights[s : s + chunk]
+        if len(tiers) == 1:
+            rows, first = tiers[0]
+            gathered = rows.index_select(0, idx - first if first else idx)
+        else:
+            gathered = tiers[0][0].new_empty((idx.shape[0], d))
+            for rows, first in tiers:
+                inside = (idx >= first) & (idx < first + rows.shape[0])
+                gathered[inside] = rows.index_select(0, idx[inside] - first)
+        out[s : s + chunk] = torch.bmm(w.unsqueeze(1).to(gathered.dtype), gathered.view(w.shape[0], k, d)).squeeze(1)
+    return out

@@ -5,6 +5,15 @@ objects; values are kept per *object group* (the objects first annotated on the 
 frame). A group that joined the video later has values only for the newest keys, so
 each group's values are right-aligned with the keys: value j of a group with n values
 belongs to key (size - n + j). Only this class knows that alignment.
+
+Storage: every per-element tensor lives in a `Rows` buffer, one row per memory element
+(element-major) with spare capacity, so adding a memory frame copies only the new rows and
+removing elements compacts the buffer in place: no tensor is re-allocated per memory frame,
+and once the tiers reach their bounds (T_max frames, L_max elements) memory stops being
+allocated at all. Element-major values also let a top-k read gather the k values a query
+uses as contiguous rows (`MemoryManager.read`). The public attributes (`key` CK x N,
+`shrinkage` 1 x N, `selection` CK x N, `values[g]` objects x CV x N_g, `use_count`,
+`life_count`, `origin`) are views of these buffers in the channel-first layout of the paper.
 """
 
 from __future__ import annotations
@@ -14,6 +23,66 @@ from dataclasses import dataclass
 import torch
 
 NEW_LIFE = 1e-7  # life_count of a new element; avoids 0/0 before its first read
+
+
+class Rows:
+    """A tensor grown along dim 0 with spare capacity: amortised O(1) appends, in-place removal."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.buf: torch.Tensor | None = None
+        self.n = 0
+        self.limit = limit  # expected maximum number of rows (a capacity hint, not a bound)
+
+    @property
+    def data(self) -> torch.Tensor | None:
+        return None if self.buf is None else self.buf[: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, rows: torch.Tensor) -> None:
+        m = rows.shape[0]
+        need = self.n + m
+        if self.buf is None or need > self.buf.shape[0] or self.buf.shape[1:] != rows.shape[1:] \
+                or self.buf.dtype != rows.dtype or self.buf.device != rows.device:
+            cap = 0 if self.buf is None else self.buf.shape[0]
+            new_cap = max(need, cap + cap // 2, 16)
+            if self.limit is not None:
+                new_cap = max(need, min(new_cap, self.limit))
+            new = rows.new_empty((new_cap, *rows.shape[1:]))
+            if self.n:
+                new[: self.n] = self.buf[: self.n]
+            self.buf = new
+        self.buf[self.n : need] = rows
+        self.n = need
+
+    def set(self, rows: torch.Tensor | None) -> None:
+        """Replace the content (keeps the buffer when `rows` is already its live view)."""
+        if rows is None:
+            self.buf, self.n = None, 0
+            return
+        if self.buf is not None and rows.data_ptr() == self.buf.data_ptr() and rows.shape == self.data.shape \
+                and rows.stride() == self.data.stride():
+            return  # e.g. `store.use_count += x`: already updated in place
+        # A private copy: removals compact the buffer in place and must not touch the caller's tensor.
+        self.buf, self.n = rows.contiguous().clone(), rows.shape[0]
+
+    def remove_range(self, start: int, end: int) -> None:
+        """Drop rows [start, end); later rows move up."""
+        tail = self.buf[end : self.n].clone()
+        self.buf[start : start + tail.shape[0]] = tail
+        self.n = start + tail.shape[0]
+
+    def keep(self, mask: torch.Tensor) -> None:
+        """Keep the rows where `mask` (length n) is True, in order."""
+        kept = self.buf[: self.n][mask]  # a copy
+        self.buf[: kept.shape[0]] = kept
+        self.n = kept.shape[0]
+
+    def nbytes(self) -> int:
+        if self.buf is None:
+            return 0
+        return self.n * (self.buf.numel() // max(self.buf.shape[0], 1)) * self.buf.element_size()
 
 
 @dataclass
@@ -30,37 +99,101 @@ class Slice:
 class KeyValueStore:
     def __init__(self, count_usage: bool) -> None:
         self.count_usage = count_usage
-        self.key: torch.Tensor | None = None  # CK x N
-        self.shrinkage: torch.Tensor | None = None  # 1 x N
-        self.selection: torch.Tensor | None = None  # CK x N
-        self.values: list[torch.Tensor] = []  # per group: (objects in group) x CV x N_g
-        self.use_count: torch.Tensor | None = None  # N, float32
-        self.life_count: torch.Tensor | None = None  # N, float32
+        self.max_elements: int | None = None  # capacity hint (the tier's bound, if known)
+        self._key = Rows()  # N x CK
+        self._shrinkage = Rows()  # N x 1
+        self._selection = Rows()  # N x CK
+        self._use = Rows()  # N, float32
+        self._life = Rows()  # N, float32
         # Where each element came from: video frame index * HW + pixel index (for teaching
         # and visualisation only; never used by the algorithm).
-        self.origin: torch.Tensor | None = None  # N, int64
+        self._origin = Rows()  # N, int64
+        self._values: list[Rows] = []  # per group: N_g x (objects in group) x CV
+
+    # ---- views in the channel-first layout -------------------------------------------------
+    @property
+    def key(self) -> torch.Tensor | None:  # CK x N
+        return None if self._key.buf is None else self._key.data.T
+
+    @key.setter
+    def key(self, value: torch.Tensor | None) -> None:
+        self._key.set(None if value is None else value.T)
+
+    @property
+    def shrinkage(self) -> torch.Tensor | None:  # 1 x N
+        return None if self._shrinkage.buf is None else self._shrinkage.data.T
+
+    @shrinkage.setter
+    def shrinkage(self, value: torch.Tensor | None) -> None:
+        self._shrinkage.set(None if value is None else value.T)
+
+    @property
+    def selection(self) -> torch.Tensor | None:  # CK x N
+        return None if self._selection.buf is None else self._selection.data.T
+
+    @selection.setter
+    def selection(self, value: torch.Tensor | None) -> None:
+        self._selection.set(None if value is None else value.T)
+
+    @property
+    def use_count(self) -> torch.Tensor | None:  # N, float32
+        return self._use.data
+
+    @use_count.setter
+    def use_count(self, value: torch.Tensor | None) -> None:
+        self._use.set(value)
+
+    @property
+    def life_count(self) -> torch.Tensor | None:  # N, float32
+        return self._life.data
+
+    @life_count.setter
+    def life_count(self, value: torch.Tensor | None) -> None:
+        self._life.set(value)
+
+    @property
+    def origin(self) -> torch.Tensor | None:  # N, int64
+        return self._origin.data
+
+    @origin.setter
+    def origin(self, value: torch.Tensor | None) -> None:
+        self._origin.set(value)
+
+    @property
+    def values(self) -> list[torch.Tensor]:
+        """Per group: (objects in group) x CV x N_g (views)."""
+        return [r.data.permute(1, 2, 0) for r in self._values]
+
+    def value_rows(self, group: int) -> torch.Tensor:
+        """Group `group`'s values as N_g x (objects * CV) rows (a view)."""
+        r = self._values[group].data
+        return r.view(r.shape[0], -1)
 
     # ---- sizes -------------------------------------------------------------------------
     @property
     def size(self) -> int:
-        return 0 if self.key is None else self.key.shape[-1]
+        return len(self._key)
 
     @property
     def num_groups(self) -> int:
-        return len(self.values)
+        return len(self._values)
 
     def group_size(self, group: int) -> int:
-        return self.values[group].shape[-1] if group < len(self.values) else 0
+        return len(self._values[group]) if group < len(self._values) else 0
 
     @property
     def group_sizes(self) -> list[int]:
-        return [v.shape[-1] for v in self.values]
+        return [len(v) for v in self._values]
 
     def nbytes(self) -> int:
-        tensors = [self.key, self.shrinkage, self.selection, self.use_count, self.life_count, *self.values]
-        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+        """Bytes of the elements held (not counting spare capacity)."""
+        parts = [self._key, self._shrinkage, self._selection, self._use, self._life, *self._values]
+        return sum(p.nbytes() for p in parts)
 
     # ---- writing -----------------------------------------------------------------------
+    def _rows(self) -> list[Rows]:
+        return [self._key, self._shrinkage, self._selection, self._use, self._life, self._origin, *self._values]
+
     def append(
         self,
         key: torch.Tensor,
@@ -75,37 +208,37 @@ class KeyValueStore:
         their values (they stay right-aligned only if they never get None again).
         """
         n = key.shape[-1]
-        cat = lambda old, new: new if old is None else torch.cat([old, new], -1)  # noqa: E731
-        self.key = cat(self.key, key)
-        self.shrinkage = cat(self.shrinkage, shrinkage)
-        self.origin = cat(self.origin, origin.to(torch.int64))
+        for r in self._rows():
+            r.limit = self.max_elements
+        self._key.append(key.T)
+        self._shrinkage.append(shrinkage.T)
+        self._origin.append(origin.to(torch.int64))
         if selection is not None:
-            self.selection = cat(self.selection, selection)
+            self._selection.append(selection.T)
         if self.count_usage:
             device = key.device
-            self.use_count = cat(self.use_count, torch.zeros(n, device=device, dtype=torch.float32))
-            self.life_count = cat(self.life_count, torch.full((n,), NEW_LIFE, device=device, dtype=torch.float32))
+            self._use.append(torch.zeros(n, device=device, dtype=torch.float32))
+            self._life.append(torch.full((n,), NEW_LIFE, device=device, dtype=torch.float32))
         last_real = max((g for g, v in enumerate(group_values) if v is not None), default=-1)
         for g in range(last_real + 1):
             v = group_values[g]
-            if g < len(self.values):
-                if v is not None:
-                    self.values[g] = torch.cat([self.values[g], v], -1)
-            else:
+            if g >= len(self._values):
                 # A new group; a None here (no values yet) becomes an empty group so that
                 # later groups keep their index.
+                self._values.append(Rows(self.max_elements))
                 if v is None:
                     ref = group_values[last_real]
                     v = ref.new_zeros((0, ref.shape[1], 0))
-                self.values.append(v)
+            if v is not None:
+                self._values[g].append(v.permute(2, 0, 1))
 
     # ---- usage (Sec. 3.4: "usage" of an element = how often it is read) ------------------
     def record_usage(self, usage: torch.Tensor) -> None:
         """Add one read's affinity mass per element; every element ages by one read."""
         if not self.count_usage or self.size == 0:
             return
-        self.use_count += usage.float()
-        self.life_count += 1
+        self._use.data.add_(usage.float())
+        self._life.data.add_(1)
 
     def usage(self) -> torch.Tensor:
         if not self.count_usage:
@@ -118,10 +251,11 @@ class KeyValueStore:
         return self.size - self.group_size(group), self.size
 
     def slice(self, start: int, end: int) -> Slice:
-        """Elements [start, end): keys, shrinkage, selection and usage (no values)."""
-        sel = self.selection[:, start:end] if self.selection is not None else None
+        """Elements [start, end): keys, shrinkage, selection and usage (no values); copies."""
+        sel = self.selection[:, start:end].clone() if self.selection is not None else None
         usage = self.usage()[start:end] if self.count_usage else None
-        return Slice(self.key[:, start:end], self.origin[start:end], self.shrinkage[:, start:end], sel, usage)
+        return Slice(self.key[:, start:end].clone(), self.origin[start:end].clone(),
+                     self.shrinkage[:, start:end].clone(), sel, usage)
 
     def remove_range(self, start: int, end: int, min_group_size: int) -> None:
         """Drop keys [start, end) (the official 'sieve').
@@ -130,28 +264,18 @@ class KeyValueStore:
         and its last (size - end) values; smaller groups are left whole.
         """
         tail = self.size - end
-        keep = lambda t: torch.cat([t[..., :start], t[..., t.shape[-1] - tail :]], -1)  # noqa: E731
-        self.key = keep(self.key)
-        self.shrinkage = keep(self.shrinkage)
-        self.origin = keep(self.origin)
-        if self.selection is not None:
-            self.selection = keep(self.selection)
-        if self.count_usage:
-            self.use_count = keep(self.use_count)
-            self.life_count = keep(self.life_count)
-        for g, v in enumerate(self.values):
-            if v.shape[-1] >= min_group_size:
-                self.values[g] = keep(v)
+        for r in (self._key, self._shrinkage, self._origin, self._selection, self._use, self._life):
+            if r.buf is not None:
+                r.remove_range(start, end)
+        for v in self._values:
+            if len(v) >= min_group_size:
+                v.remove_range(start, len(v) - tail)
 
     def keep_mask(self, survived: torch.Tensor) -> None:
         """Keep only elements where `survived` (length N) is True; group values follow their keys."""
         n = self.size
-        self.key = self.key[:, survived]
-        self.shrinkage = self.shrinkage[:, survived]
-        self.origin = self.origin[survived]
-        if self.selection is not None:
-            self.selection = self.selection[:, survived]
-        if self.count_usage:
-            self.use_count = self.use_count[survived]
-            self.life_count = self.life_count[survived]
-        self.values = [v[..., survived[n - v.shape[-1] :]] for v in self.values]
+        for r in (self._key, self._shrinkage, self._origin, self._selection, self._use, self._life):
+            if r.buf is not None:
+                r.keep(survived)
+        for v in self._values:
+            v.keep(survived[n - len(v) :])

@@ -69,11 +69,12 @@ class WorkingMemory(KeyValueStore):
         kinds: list[str] = []
         for v in self.values:
             n = v.shape[-1]
+            # Copies: removing the range below compacts the buffers in place.
             if n == self.size:
-                values.append(v[..., hw : n - keep_recent])
+                values.append(v[..., hw : n - keep_recent].clone())
                 kinds.append("full")
             elif n > min_sieved:
-                values.append(v[..., hw : n - keep_recent])
+                values.append(v[..., hw : n - keep_recent].clone())
                 kinds.append("partial")
             else:
                 values.append(None)
