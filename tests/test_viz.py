@@ -223,8 +223,13 @@ def test_time_metric_tradeoff_and_long_video_figures(run):
     assert isinstance(viz.metric_figure({}), Figure)
 
     fig = viz.tradeoff_figure([1, 2, 5], [30.0, 20.0, 10.0], [0.8, 0.7, 0.6])
-    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
-    assert "r" in fig.axes[0].get_xlabel()
+    cost_ax, accuracy_ax, tradeoff_ax = fig.axes
+    assert all(len(ax.get_lines()) == 1 for ax in fig.axes)
+    assert "r" in cost_ax.get_xlabel() and "r" in accuracy_ax.get_xlabel()
+    # Speed vs accuracy: one point per r, each named.
+    assert list(tradeoff_ax.get_lines()[0].get_xdata()) == [30.0, 20.0, 10.0]
+    assert [t.get_text() for t in tradeoff_ax.texts] == ["r = 1", "r = 2", "r = 5"]
+    assert accuracy_ax.get_ylim() == (0, 1) and tradeoff_ax.get_ylim() == (0, 1)
 
     fig = viz.long_video_figure({"with": records, "without": records[:6]}, bound=123)
     mem_ax, time_ax = fig.axes
@@ -232,6 +237,12 @@ def test_time_metric_tradeoff_and_long_video_figures(run):
     assert any("stopped at t = 5" in t.get_text() for t in mem_ax.texts)
     assert len([line for line in time_ax.get_lines() if not line.get_label().startswith("_")]) == 2
     assert isinstance(viz.long_video_figure({"empty": []}), Figure)
+
+    # A run stopped early can be extrapolated (dotted) to the end of the longest run.
+    fig = viz.long_video_figure({"with": records, "without": records[:6]}, extrapolate=True)
+    projected = [line for line in fig.axes[0].get_lines() if line.get_label() == "without, extrapolated"]
+    assert len(projected) == 1 and projected[0].get_linestyle() == ":"
+    assert list(projected[0].get_xdata()) == [5, len(records) - 1]
 
 
 def test_figures_render(run, tmp_path):
@@ -249,3 +260,9 @@ def test_figures_render(run, tmp_path):
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{i}.png")
         assert (tmp_path / f"{i}.png").stat().st_size > 1000
+
+
+def test_png_bytes_for_image_widgets(run):
+    _, _, records = run
+    png = viz.png_bytes(viz.occupancy_figure(records, CONFIG), dpi=50)
+    assert png.startswith(b"\x89PNG") and len(png) > 1000

@@ -128,6 +128,15 @@ def _grid_extent(frame_hw: tuple[int, int], grid: tuple[int, int], working_size:
     return x0 - 0.5, x0 + cols * STRIDE / scale - 0.5, y0 + rows * STRIDE / scale - 0.5, y0 - 0.5
 
 
+def png_bytes(fig: Figure, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes, e.g. for an `ipywidgets.Image` that a slider redraws."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi if dpi is not None else fig.dpi)
+    return buffer.getvalue()
+
+
 # ---- masks -------------------------------------------------------------------------------------
 def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:
     """Frame with the index mask tinted in DAVIS palette colours and outlined."""
@@ -184,8 +193,9 @@ def occupancy_figure(
     long-term memory; T_max frames for working memory).
     unit: "elements" (keys, per FrameRecord.working_size / long_term_size) or "bytes".
     """
-    if ax is None:
-        fig = Figure(figsize=(8, 3.2), layout="constrained")
+    owns_figure = ax is None
+    if owns_figure:
+        fig = Figure(figsize=(9, 3.2), layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -235,7 +245,10 @@ def occupancy_figure(
     if title:
         ax.set_title(title)
     if legend:
-        ax.legend(fontsize=8, loc="upper left", framealpha=0.85)
+        if owns_figure:  # room to the right: keep the curves uncovered
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        else:
+            ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return fig
 
 
@@ -276,6 +289,11 @@ def usage_histogram(event: Any, bins: int = 30, ax: Any = None, title: str | Non
         edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
         data = [p[0] for p in parts]
         ax.hist(data, bins=edges, stacked=True, color=[p[1] for p in parts], label=[p[2] for p in parts])
+        # A rug under the axis for the highlighted elements: visible even where a bar is 1 of 100s.
+        marked, color = parts[1][0], parts[1][1]
+        if len(marked):
+            ax.plot(marked, np.zeros(len(marked)), "|", color=color, ms=14, mew=1.5, clip_on=False, zorder=4,
+                    label="_rug")
         if threshold is not None:
             ax.axvline(threshold, color="black", lw=0.8, ls="--")
         ax.legend(fontsize=8)
@@ -389,7 +407,11 @@ def affinity_figure(
     long-term prototypes as circles (area ~ weight) at the pixel they were built around.
     """
     get = _frame_getter(frames)
-    panels = max_panels + 1 if probe is None else min(max_panels, len(np.unique(probe.origin_frame))) + 1
+    if probe is None or probe.affinity.size == 0:
+        panels = max_panels + 1
+    else:
+        w = np.asarray(probe.affinity[query])
+        panels = min(max_panels, max(len(np.unique(np.asarray(probe.origin_frame)[w > 0])), 1)) + 1
     fig = Figure(figsize=(width, width / panels * frame_hw[0] / frame_hw[1] + 0.9), layout="constrained")
     if probe is None or probe.affinity.size == 0:
         ax = fig.add_subplot()
@@ -402,7 +424,9 @@ def affinity_figure(
     origin_pixel = np.asarray(probe.origin_pixel)
     grid = tuple(probe.feature_shape)
     mass = {int(f): float(weights[origin_frame == f].sum()) for f in np.unique(origin_frame)}
-    shown = sorted(sorted(mass, key=lambda f: -mass[f])[:max_panels])
+    # Frames that received attention, most first (at least one panel).
+    ranked = sorted(mass, key=lambda f: -mass[f])
+    shown = sorted([f for f in ranked[:max_panels] if mass[f] > 0] or ranked[:1])
     n = len(shown) + 1
     axes = fig.subplots(1, n, squeeze=False)[0]
     row, col = probe.query_pixels[query]
@@ -507,12 +531,17 @@ def metric_figure(
 def tradeoff_figure(
     r_values: Sequence[int], ms_per_frame: Sequence[float], scores: Sequence[float], score_label: str = "J&F"
 ) -> Figure:
-    """The r sweep: time per frame and accuracy against r (a memory frame every r frames)."""
-    fig = Figure(figsize=(9, 3), layout="constrained")
-    a, b = fig.subplots(1, 2)
+    """The r sweep: time per frame and accuracy against r, and accuracy against time.
+
+    Scores are drawn on their full range [0, 1], so that noise between neighbouring r does
+    not look like a trend.
+    """
+    fig = Figure(figsize=(12, 3), layout="constrained")
+    a, b, c = fig.subplots(1, 3)
     a.plot(r_values, ms_per_frame, "o-", color="C0")
     a.set_xlabel("r (memory frame every r frames)")
     a.set_ylabel("time per frame (ms)")
+    a.set_ylim(bottom=0)
     a.set_title("cost", fontsize=10)
     b.plot(r_values, scores, "o-", color="C1")
     b.set_xlabel("r (memory frame every r frames)")
@@ -521,6 +550,16 @@ def tradeoff_figure(
     for ax in (a, b):
         ax.set_xscale("log", base=2)
         ax.set_xticks(list(r_values), [str(r) for r in r_values])
+    c.plot(ms_per_frame, scores, "o-", color="C2")
+    for k, (r, ms, score) in enumerate(zip(r_values, ms_per_frame, scores)):
+        # Alternately above and below the point: neighbouring r often cost nearly the same.
+        c.annotate(f"r = {r}", (ms, score), textcoords="offset points", xytext=(3, 6 if k % 2 == 0 else -13), fontsize=8)
+    c.set_xlabel("time per frame (ms)")
+    c.set_ylabel(score_label)
+    c.set_title("speed vs accuracy", fontsize=10)
+    for ax in (b, c):
+        ax.set_ylim(0, 1)
+    for ax in (a, b, c):
         ax.grid(alpha=0.3)
     return fig
 
@@ -530,21 +569,32 @@ def long_video_figure(
     bound: float | None = None,
     smooth: int = 101,
     title: str | None = None,
+    extrapolate: bool = False,
 ) -> Figure:
     """The long-video story in one figure: working + long-term elements, and time per frame.
 
     runs: label -> records (e.g. "with long-term memory" over the whole video, "without"
     over the frames it was run for). bound: the memory bound T_max·HW + L_max, drawn dashed.
+    extrapolate: continue a run that stopped early as a dotted straight line (a least-squares
+    fit of its element count) to the end of the longest run; right for a memory that grows
+    by HW every r frames, as it does without long-term memory.
     """
     fig = Figure(figsize=(11, 3.4), layout="constrained")
     a, b = fig.subplots(1, 2)
+    longest = max((len(r) for r in runs.values()), default=0)
     for k, (label, records) in enumerate(runs.items()):
         if len(records) == 0:
             continue
         x = _index(records)
         total = series(records, "working_size") + series(records, "long_term_size")
         a.plot(x, total, color=f"C{k}", lw=1.5, label=label)
-        if x[-1] + 1 < max((len(r) for r in runs.values()), default=0):
+        if x[-1] + 1 < longest:
+            end = total[-1]
+            if extrapolate and len(x) > 1:
+                slope, offset = np.polyfit(x, total, 1)
+                end = slope * (longest - 1) + offset
+                a.plot([x[-1], longest - 1], [slope * x[-1] + offset, end], color=f"C{k}", lw=1.2, ls=":",
+                       label=f"{label}, extrapolated")
             a.scatter([x[-1]], [total[-1]], color=f"C{k}", marker=">", zorder=3)
             a.annotate(f"stopped at t = {x[-1]}", (x[-1], total[-1]), textcoords="offset points", xytext=(6, -4), fontsize=8)
     if bound is not None:
@@ -554,7 +604,8 @@ def long_video_figure(
     a.set_ylim(bottom=0)
     a.grid(alpha=0.3)
     if a.get_legend_handles_labels()[0]:
-        a.legend(fontsize=8, loc="upper right")
+        # Away from the "stopped at" note (near the top, left of centre) and from an extrapolation.
+        a.legend(fontsize=8, loc="upper left" if extrapolate else "center right")
     a.set_title("memory", fontsize=10)
     time_figure(runs, smooth=smooth, ax=b, title="time per frame")
     if title:
@@ -569,6 +620,7 @@ __all__ = [
     "feature_grid_shape",
     "grid_to_image",
     "image_to_grid",
+    "png_bytes",
     "overlay",
     "overlay_strip",
     "occupancy_figure",
