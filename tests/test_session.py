@@ -179,3 +179,60 @@ def test_channels_last_gives_the_same_masks(tiny_model):
         assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
     for a, b in zip(*outputs):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_sensory_summary_follows_the_hidden_state(tiny_model):
+    """FrameRecord.sensory_norm / sensory_change / sensory_map: one entry per object, computed
+    from h after the step (checked here against the state itself), 0 change where there is
+    no previous h."""
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2))
+    records = RecordCollector()
+    session.add_hook(records)
+    states = []  # the test may read internals; notebooks use the record only
+    session.add_hook(lambda r: states.append(None if session.memory.sensory.get() is None
+                                             else session.memory.sensory.get()[0].float().clone()))
+    clip = frames(8)
+    for t in range(8):
+        # No object on frame 0; object 7 from frame 1, object 200 from frame 4; t = 7 is the end.
+        mask = box_mask(7, 2, 2) if t == 1 else box_mask(200, 20, 30) if t == 4 else None
+        session.step(clip[t], mask=mask, end=t == 7)
+    rec = records.records
+    assert rec[0].sensory_norm == [] and rec[0].sensory_change == [] and rec[0].sensory_map is None
+    rows, cols = rec[1].sensory_shape[-2:]
+    for r, h in zip(rec[1:], states[1:]):
+        k = r.num_objects
+        assert len(r.sensory_norm) == len(r.sensory_change) == k == h.shape[0]
+        assert r.sensory_map.shape == (k, rows, cols) and r.sensory_map.dtype == np.float32
+        values = np.array(r.sensory_norm + r.sensory_change)
+        assert np.isfinite(values).all() and (values >= 0).all() and (r.sensory_map >= 0).all()
+        np.testing.assert_allclose(r.sensory_norm, h.abs().mean((1, 2, 3)).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(r.sensory_map.mean((1, 2)), r.sensory_norm, rtol=1e-5)
+    assert [r.num_objects for r in rec] == [0, 1, 1, 1, 2, 2, 2, 2]
+    assert rec[1].sensory_change == [0.0]  # the first frame with an object: nothing to compare with
+    assert rec[4].sensory_change[1] == 0.0  # object 200 is new on frame 4
+    for t in (2, 3, 4, 5, 6):
+        old = min(states[t - 1].shape[0], states[t].shape[0])
+        expected = (states[t][:old] - states[t - 1][:old]).abs().mean((1, 2, 3)).numpy()
+        np.testing.assert_allclose(rec[t].sensory_change[:old], expected, rtol=1e-5, atol=1e-7)
+    assert all(rec[t].sensory_change[0] > 0 for t in (2, 3, 4, 5, 6))  # decoder or deep update wrote h
+    assert rec[7].sensory_change == [0.0, 0.0]  # the last frame (end=True) does not update h
+    assert not rec[7].deep_update and not rec[7].sensory_updated_by_decoder
+
+
+def test_sensory_summary_without_arrays_and_late_hook(tiny_model):
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2))
+    clip = frames(4)
+    session.step(clip[0], mask=box_mask(1, 5, 5))
+    session.step(clip[1])
+    records = RecordCollector(keep_arrays=False)
+    session.add_hook(records)  # added mid-video: no previous h was recorded
+    session.step(clip[2])
+    session.step(clip[3])
+    first, second = records.records
+    assert first.sensory_change == [0.0] and second.sensory_change[0] > 0
+    assert first.sensory_map is None and second.sensory_map is None  # arrays dropped
+    summary = second.summary()
+    assert summary["sensory_norm"] == second.sensory_norm and "sensory_map" not in summary
+    import json
+
+    json.dumps(summary)

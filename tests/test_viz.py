@@ -266,3 +266,41 @@ def test_png_bytes_for_image_widgets(run):
     _, _, records = run
     png = viz.png_bytes(viz.occupancy_figure(records, CONFIG), dpi=50)
     assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_object_series_and_sensory_figure(tiny_model):
+    """Objects added mid-video: NaN before they exist; deep updates marked in both panels."""
+    rng = np.random.default_rng(1)
+    clip = rng.integers(0, 256, (6, H, W, 3), dtype=np.uint8)
+    first, second = np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
+    first[2:14, 2:14] = 3
+    second[20:32, 30:42] = 9
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=3))
+    records = RecordCollector()
+    session.add_hook(records)
+    for t, frame in enumerate(clip):
+        session.step(frame, mask=first if t == 0 else second if t == 2 else None, end=t == 5)
+    ids, norm = viz.object_series(records.records, "sensory_norm")
+    assert ids == [3, 9] and norm.shape == (6, 2)
+    assert np.isnan(norm[:2, 1]).all() and np.isfinite(norm[2:]).all() and np.isfinite(norm[:, 0]).all()
+    # Summaries work too.
+    ids_s, change_s = viz.object_series([r.summary() for r in records.records], "sensory_change")
+    assert ids_s == ids and change_s[0, 0] == 0.0 and change_s[2, 1] == 0.0
+
+    fig = viz.sensory_figure(records.records)
+    norm_ax, change_ax = fig.axes[:2]
+    deep = [r.index for r in records.records if r.deep_update]
+    assert deep == [0, 2]  # mask frames; frame 5 would be next but is the end
+    for ax in (norm_ax, change_ax):
+        labelled = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert labelled == ["object 3", "object 9", "deep update"]
+        assert len(ax.get_lines()) == 2 + len(deep)
+    assert "h" in norm_ax.get_ylabel() and change_ax.get_xlabel() == "frame t"
+    assert isinstance(viz.sensory_figure([]), Figure)
+
+    # The maps on the stride-16 grid, one colour scale for all panels.
+    maps = {f"object {i}": m for i, m in zip(records.records[-1].object_ids, records.records[-1].sensory_map)}
+    fig = viz.grid_maps_figure(clip[-1], maps, shared_scale=True)
+    images = [ax.get_images()[-1] for ax in fig.axes if ax.get_images()]
+    lo, hi = min(m.min() for m in maps.values()), max(m.max() for m in maps.values())
+    assert len(images) == 2 and all(im.get_clim() == pytest.approx((lo, hi)) for im in images)

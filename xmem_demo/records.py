@@ -63,7 +63,24 @@ class AffinityProbe:
 
 @dataclass
 class FrameRecord:
-    """State after `step(t)`."""
+    """State after `step(t)`.
+
+    Sensory memory summary (the per-object hidden state h, Sec. 3.2; C^h channels on the
+    stride-16 grid of the padded working frame), one entry per object in `object_ids` order,
+    taken after this step's updates (decoder and/or deep update):
+
+    * `sensory_norm[k]`: mean |h| of object k over channels and grid cells;
+    * `sensory_change[k]`: mean |h_t - h_{t-1}| of object k over channels and grid cells,
+      how much this step rewrote h. 0.0 where there is no previous state to compare with:
+      on the first recorded frame (or after frames with no hook), and for an object added
+      on this frame (its h starts from zero on the frame it is added);
+    * `sensory_map`: objects x rows x cols float32 array, the channel mean of |h| per grid
+      cell (its mean over cells is `sensory_norm`); None when there are no objects yet.
+      Like `affinity` it is an array: `RecordCollector(keep_arrays=False)` drops it and
+      `summary()` leaves it out.
+
+    All three are empty / None before the first object is added.
+    """
 
     index: int  # t, frames since the session started
     object_ids: list[int]  # label id of channel k+1 of the returned probabilities
@@ -81,6 +98,9 @@ class FrameRecord:
     memory_bytes: dict[str, int]  # bytes held per tier: sensory, working, long_term
     elements_per_frame: int  # HW at stride 16
     seconds: float  # wall time of the step
+    sensory_norm: list[float] = field(default_factory=list)  # per object: mean |h|
+    sensory_change: list[float] = field(default_factory=list)  # per object: mean |h_t - h_{t-1}|
+    sensory_map: np.ndarray | None = None  # objects x rows x cols: channel-mean |h| (an array)
     consolidation: ConsolidationEvent | None = None
     forgetting: ForgettingEvent | None = None
     affinity: AffinityProbe | None = None
@@ -91,7 +111,8 @@ class FrameRecord:
 
     def summary(self) -> dict[str, Any]:
         """A flat, JSON-friendly dict (no arrays), e.g. for a CSV or a trace file."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("consolidation", "forgetting", "affinity")}
+        arrays = ("consolidation", "forgetting", "affinity", "sensory_map")
+        d = {k: v for k, v in asdict(self).items() if k not in arrays}
         d["sensory_shape"] = list(self.sensory_shape)
         d["consolidation"] = self.consolidation is not None
         d["forgetting"] = self.forgetting is not None
@@ -111,6 +132,7 @@ class RecordCollector:
     def __call__(self, record: FrameRecord) -> None:
         if not self.keep_arrays:
             record.affinity = None
+            record.sensory_map = None
         self.records.append(record)
 
     def series(self, name: str) -> np.ndarray:

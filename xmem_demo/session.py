@@ -106,6 +106,7 @@ class InferenceSession:
         self.last_deep_update = -config.deep_update_every
         self.probe_pixels: list[tuple[int, int]] | None = None
         self._hooks: list[FrameHook] = []
+        self._sensory_prev: tuple[int, torch.Tensor] | None = None  # (t, h) as last reported by _emit
         mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=self.device).view(3, 1, 1)
         self._mean, self._std = mean, std
@@ -306,6 +307,7 @@ class InferenceSession:
             long_term_size=lt.size if lt is not None else 0,
             long_term_group_sizes=lt.group_sizes if lt is not None else [],
             sensory_shape=tuple(state.shape) if state is not None else (),
+            **self._sensory_summary(t, state),
             memory_bytes=mem.memory_bytes(),
             elements_per_frame=mem.working.frame_size,
             seconds=seconds,
@@ -315,6 +317,27 @@ class InferenceSession:
         )
         for hook in self._hooks:
             hook(record)
+
+    def _sensory_summary(self, t: int, state: torch.Tensor | None) -> dict:
+        """FrameRecord's sensory_norm / sensory_change / sensory_map from h (1 x K x C^h x h x w).
+
+        A few reductions per frame; keeps a float32 copy of h for the next frame's change.
+        """
+        if state is None:
+            self._sensory_prev = None
+            return dict(sensory_norm=[], sensory_change=[], sensory_map=None)
+        h = state[0].detach().to(torch.float32, copy=True)  # K x C^h x rows x cols
+        magnitude = h.abs().mean(1)  # K x rows x cols
+        norm = magnitude.mean((1, 2))
+        change = torch.zeros_like(norm)
+        prev = self._sensory_prev
+        if prev is not None and prev[0] == t - 1 and prev[1].shape[1:] == h.shape[1:]:
+            k = min(prev[1].shape[0], h.shape[0])  # objects added on this frame have no previous h
+            change[:k] = (h[:k] - prev[1][:k]).abs().mean((1, 2, 3))
+        self._sensory_prev = (t, h)
+        norm_change = torch.stack([norm, change]).cpu().tolist()
+        return dict(sensory_norm=norm_change[0], sensory_change=norm_change[1],
+                    sensory_map=magnitude.cpu().numpy())
 
     # ---- outputs -------------------------------------------------------------------------
     def to_index_mask(self, prob: torch.Tensor) -> np.ndarray:

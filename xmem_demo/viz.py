@@ -47,6 +47,22 @@ def series(records: Sequence[Any], name: str) -> np.ndarray:
     return np.array([_get(r, name) for r in records])
 
 
+def object_series(records: Sequence[Any], name: str) -> tuple[list[int], np.ndarray]:
+    """A per-object field over frames, e.g. object_series(records, "sensory_norm").
+
+    Returns (object ids, frames x objects float array) with one column per object ever seen,
+    in channel order; NaN on frames before an object was added.
+    """
+    ids: list[int] = []
+    for r in records:
+        ids.extend(i for i in (_get(r, "object_ids") or []) if i not in ids)
+    out = np.full((len(records), len(ids)), np.nan)
+    for t, r in enumerate(records):
+        for obj, value in zip(_get(r, "object_ids") or [], _get(r, name) or []):
+            out[t, ids.index(obj)] = value
+    return ids, out
+
+
 def _index(records: Sequence[Any]) -> np.ndarray:
     return np.array([_get(r, "index", i) for i, r in enumerate(records)])
 
@@ -357,11 +373,13 @@ def grid_maps_figure(
     marks: Mapping[str, Sequence[tuple[int, int]]] | None = None,
     cmap: str = "viridis",
     width: float = 12.0,
+    shared_scale: bool = False,
 ) -> Figure:
     """One panel per grid-shaped map (e.g. shrinkage s, mean selection e), drawn over the frame.
 
     maps: title -> (rows x cols) array on the stride-16 grid. marks: title -> grid cells
-    (row, col) to mark with a cyan cross on that panel.
+    (row, col) to mark with a cyan cross on that panel. shared_scale: one colour scale
+    (min to max over all maps) for every panel, so that panels compare by colour.
     """
     n = max(len(maps), 1)
     if frame_hw is None:
@@ -369,12 +387,16 @@ def grid_maps_figure(
     aspect = frame_hw[0] / frame_hw[1]
     fig = Figure(figsize=(width, width / n * aspect + 0.9), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
+    scale: dict[str, float] = {}
+    if shared_scale and maps:
+        scale = dict(vmin=min(float(np.min(m)) for m in maps.values()),
+                     vmax=max(float(np.max(m)) for m in maps.values()))
     for ax, (title, m) in zip(axes, maps.items()):
         m = np.asarray(m, dtype=float)
         if frame is not None:
             ax.imshow(frame)
         im = ax.imshow(m, cmap=cmap, alpha=0.7 if frame is not None else 1.0,
-                       extent=_grid_extent(frame_hw, m.shape, working_size), interpolation="nearest")
+                       extent=_grid_extent(frame_hw, m.shape, working_size), interpolation="nearest", **scale)
         for row, col in (marks or {}).get(title, []):
             y, x = grid_to_image(row, col, frame_hw, working_size)
             ax.scatter([x], [y], marker="+", s=160, color="cyan", linewidths=2.5)
@@ -385,6 +407,39 @@ def grid_maps_figure(
         fig.colorbar(im, ax=ax, shrink=0.7, orientation="horizontal", pad=0.02)
     if not maps:
         axes[0].axis("off")
+    return fig
+
+
+# ---- sensory memory ------------------------------------------------------------------------------
+def sensory_figure(records: Sequence[Any], title: str | None = None, width: float = 9.0) -> Figure:
+    """The per-object sensory memory h over time (FrameRecord.sensory_norm / sensory_change).
+
+    Top: mean |h| per object. Bottom: mean |h_t - h_{t-1}| per object, how much each step
+    rewrote h. Deep-update frames (the value encoder refreshed h) are dotted lines in both.
+    """
+    fig = Figure(figsize=(width, 5.0), layout="constrained")
+    norm_ax, change_ax = fig.subplots(2, 1, sharex=True)
+    x = _index(records)
+    ids, norm = object_series(records, "sensory_norm")
+    _, change = object_series(records, "sensory_change")
+    for k, obj in enumerate(ids):
+        norm_ax.plot(x, norm[:, k], color=f"C{k}", lw=1.5, label=f"object {obj}")
+        change_ax.plot(x, change[:, k], color=f"C{k}", lw=1.2, marker=".", ms=4, label=f"object {obj}")
+    deep = [int(_get(r, "index", i)) for i, r in enumerate(records) if _get(r, "deep_update")]
+    for ax in (norm_ax, change_ax):
+        for j, t in enumerate(deep):
+            ax.axvline(t, color="0.5", lw=0.7, ls=":", zorder=0, label="deep update" if j == 0 else None)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+    norm_ax.set_ylabel("mean |h|")
+    change_ax.set_ylabel("mean |h_t − h_(t−1)|")
+    change_ax.set_xlabel("frame t")
+    norm_ax.set_title(title or "sensory memory h per object", fontsize=10)
+    change_ax.set_title("change of h on each frame", fontsize=9)
+    if len(records):
+        change_ax.set_xlim(x[0], max(x[-1], x[0] + 1))
+    if ids or deep:
+        norm_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
 
@@ -615,6 +670,7 @@ def long_video_figure(
 
 __all__ = [
     "series",
+    "object_series",
     "rolling_median",
     "working_hw",
     "feature_grid_shape",
@@ -627,6 +683,7 @@ __all__ = [
     "usage_histogram",
     "prototype_figure",
     "grid_maps_figure",
+    "sensory_figure",
     "affinity_figure",
     "time_figure",
     "metric_figure",
