@@ -132,3 +132,22 @@ def test_console_script_help():
     for flag in ["--mem-every", "--deep-update-every", "--top-k", "--min-mid-term-frames", "--max-mid-term-frames",
                  "--num-prototypes", "--max-long-term-elements", "--disable-long-term", "--save-probs", "--size"]:
         assert flag in result.stdout
+
+
+def test_segment_in_bf16_runs_and_says_so(clip, tmp_path, capsys):
+    out = tmp_path / "bf16"
+    code, _, stderr = run(
+        ["segment", str(clip / "clip.mp4"), "--mask", str(clip / "mask.png"), "--out", str(out),
+         "--weights", str(clip / "tiny.pth"), "--size", "-1", "--precision", "bf16"], capsys)
+    assert code == 0, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["precision"] == "bf16" and summary["frames"] == T
+    assert len(list((out / "masks").glob("*.png"))) == T
+
+
+def test_segment_rejects_an_unknown_precision(clip, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["segment", str(clip / "clip.mp4"), "--mask", str(clip / "mask.png"), "--out", str(tmp_path / "x"),
+              "--precision", "int8"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'int8'" in capsys.readouterr().err
