@@ -86,8 +86,9 @@ class InferenceSession:
             Probabilities are returned at the input size.
         precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast.
         channels_last: store the network's convolution weights channels-last (NHWC), so that
-            oneDNN runs every convolution in its faster NHWC layout (same values, ~10% less
-            time per frame on CPU, see benchmarks/README.md). None: on CPU only. This
+            oneDNN runs every convolution in its faster NHWC layout (same values; the
+            convolutions are most of a frame on CPU, see benchmarks/README.md). None: on CPU
+            only. This
             converts `model` in place (idempotent; other sessions sharing it benefit too).
         """
         self.model = model.eval()
