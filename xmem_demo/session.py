@@ -88,11 +88,13 @@ class InferenceSession:
         channels_last: store the network's convolution weights channels-last (NHWC), so that
             oneDNN runs every convolution in its faster NHWC layout (same values; the
             convolutions are most of a frame on CPU, see benchmarks/README.md). None: on CPU
-            only. This
-            converts `model` in place (idempotent; other sessions sharing it benefit too).
+            only. This converts `model` in place (idempotent; other sessions sharing it
+            benefit too).
         """
         self.model = model.eval()
-        if channels_last if channels_last is not None else next(model.parameters()).device.type == "cpu":
+        if channels_last is None:
+            channels_last = next(model.parameters()).device.type == "cpu"
+        if channels_last:
             model.to(memory_format=torch.channels_last)
         self.config = config
         self.device = next(model.parameters()).device
