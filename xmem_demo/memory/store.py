@@ -85,6 +85,27 @@ class Rows:
         return self.n * (self.buf.numel() // max(self.buf.shape[0], 1)) * self.buf.element_size()
 
 
+class _RowsView:
+    """A store attribute that reads and writes one of its `Rows` buffers.
+
+    Reading gives a view of the live rows (transposed to C x N if `channel_first`), or None
+    before the first element; assigning replaces the buffer's content.
+    """
+
+    def __init__(self, rows_attr: str, channel_first: bool = False) -> None:
+        self.rows_attr = rows_attr
+        self.channel_first = channel_first
+
+    def __get__(self, store, owner=None):
+        if store is None:
+            return self
+        data = getattr(store, self.rows_attr).data
+        return data.T if data is not None and self.channel_first else data
+
+    def __set__(self, store, value: torch.Tensor | None) -> None:
+        getattr(store, self.rows_attr).set(value.T if value is not None and self.channel_first else value)
+
+
 @dataclass
 class Slice:
     """A contiguous range of a store's elements, with its usage at the time of slicing."""
@@ -110,54 +131,13 @@ class KeyValueStore:
         self._origin = Rows()  # N, int64
         self._values: list[Rows] = []  # per group: N_g x (objects in group) x CV
 
-    # ---- views in the channel-first layout -------------------------------------------------
-    @property
-    def key(self) -> torch.Tensor | None:  # CK x N
-        return None if self._key.buf is None else self._key.data.T
-
-    @key.setter
-    def key(self, value: torch.Tensor | None) -> None:
-        self._key.set(None if value is None else value.T)
-
-    @property
-    def shrinkage(self) -> torch.Tensor | None:  # 1 x N
-        return None if self._shrinkage.buf is None else self._shrinkage.data.T
-
-    @shrinkage.setter
-    def shrinkage(self, value: torch.Tensor | None) -> None:
-        self._shrinkage.set(None if value is None else value.T)
-
-    @property
-    def selection(self) -> torch.Tensor | None:  # CK x N
-        return None if self._selection.buf is None else self._selection.data.T
-
-    @selection.setter
-    def selection(self, value: torch.Tensor | None) -> None:
-        self._selection.set(None if value is None else value.T)
-
-    @property
-    def use_count(self) -> torch.Tensor | None:  # N, float32
-        return self._use.data
-
-    @use_count.setter
-    def use_count(self, value: torch.Tensor | None) -> None:
-        self._use.set(value)
-
-    @property
-    def life_count(self) -> torch.Tensor | None:  # N, float32
-        return self._life.data
-
-    @life_count.setter
-    def life_count(self, value: torch.Tensor | None) -> None:
-        self._life.set(value)
-
-    @property
-    def origin(self) -> torch.Tensor | None:  # N, int64
-        return self._origin.data
-
-    @origin.setter
-    def origin(self, value: torch.Tensor | None) -> None:
-        self._origin.set(value)
+    # ---- views in the channel-first layout (see _RowsView) ---------------------------------
+    key = _RowsView("_key", channel_first=True)  # CK x N
+    shrinkage = _RowsView("_shrinkage", channel_first=True)  # 1 x N
+    selection = _RowsView("_selection", channel_first=True)  # CK x N
+    use_count = _RowsView("_use")  # N, float32
+    life_count = _RowsView("_life")  # N, float32
+    origin = _RowsView("_origin")  # N, int64
 
     @property
     def values(self) -> list[torch.Tensor]:
