@@ -95,10 +95,11 @@ class MemoryManager:
         wm, lt = self.working, self.long_term
         n_lt = lt.size if self._long_term_in_use() else 0
         n = n_lt + wm.size
-        similarity = qk.new_empty((qk.shape[1], n), dtype=torch.promote_types(qk.dtype, wm._key.buf.dtype))
+        similarity = qk.new_empty((qk.shape[1], n), dtype=torch.promote_types(qk.dtype, wm.key.dtype))
+        # key.T / shrinkage.T: the tiers' element-major buffers themselves (no copy).
         if n_lt:
-            query_similarity(lt._key.data, lt._shrinkage.data, qk, qe, out=similarity[:, :n_lt])
-        query_similarity(wm._key.data, wm._shrinkage.data, qk, qe, out=similarity[:, n_lt:])
+            query_similarity(lt.key.T, lt.shrinkage.T, qk, qe, out=similarity[:, :n_lt])
+        query_similarity(wm.key.T, wm.shrinkage.T, qk, qe, out=similarity[:, n_lt:])
 
         readouts, probe = [], None
         for g in range(len(self.groups)):

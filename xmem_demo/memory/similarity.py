@@ -66,9 +66,9 @@ def readout(affinity: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 # The functions above are the readable definitions (and are used for consolidation and in
 # training). Reading memory on every frame uses the same mathematics arranged for speed:
 # similarities are laid out queries x elements (top-k along contiguous rows), computed tier by
-# tier into one output (no concatenation of the tiers' keys), and the readout gathers the k
-# values each query actually uses instead of multiplying by a dense, mostly-zero N x Q
-# affinity.
+# tier into one output (no concatenation of the tiers' keys), and the readout reads only the
+# k values each query uses (a sparse product) instead of multiplying by a dense, mostly-zero
+# N x Q affinity.
 
 
 def query_similarity(
@@ -152,7 +152,7 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 def _csr_readout(weights, indices, tiers) -> torch.Tensor:
     """Each tier's share of the top-k affinity as a sparse Q x n_t CSR matrix (k entries per
     row in all), times that tier's rows: a sparse-dense product that reads only the rows the
-    queries use (10x faster than gathering Q*k rows at 480p with full memory)."""
+    queries use, with no Q*k x D buffer of gathered rows."""
     q = indices.shape[0]
     out = None
     for rows, first in tiers:

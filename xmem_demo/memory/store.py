@@ -10,7 +10,7 @@ Storage: every per-element tensor lives in a `Rows` buffer, one row per memory e
 (element-major) with spare capacity, so adding a memory frame copies only the new rows and
 removing elements compacts the buffer in place: no tensor is re-allocated per memory frame,
 and once the tiers reach their bounds (T_max frames, L_max elements) memory stops being
-allocated at all. Element-major values also let a top-k read gather the k values a query
+allocated at all. Element-major values also let a top-k read fetch the k values a query
 uses as contiguous rows (`MemoryManager.read`). The public attributes (`key` CK x N,
 `shrinkage` 1 x N, `selection` CK x N, `values[g]` objects x CV x N_g, `use_count`,
 `life_count`, `origin`) are views of these buffers in the channel-first layout of the paper.
@@ -171,8 +171,9 @@ class KeyValueStore:
         return sum(p.nbytes() for p in parts)
 
     # ---- writing -----------------------------------------------------------------------
-    def _rows(self) -> list[Rows]:
-        return [self._key, self._shrinkage, self._selection, self._use, self._life, self._origin, *self._values]
+    def _element_rows(self) -> list[Rows]:
+        """The buffers with one row per element (values are per group, right-aligned)."""
+        return [self._key, self._shrinkage, self._selection, self._use, self._life, self._origin]
 
     def append(
         self,
@@ -188,7 +189,7 @@ class KeyValueStore:
         their values (they stay right-aligned only if they never get None again).
         """
         n = key.shape[-1]
-        for r in self._rows():
+        for r in [*self._element_rows(), *self._values]:
             r.limit = self.max_elements
         self._key.append(key.T)
         self._shrinkage.append(shrinkage.T)
@@ -244,7 +245,7 @@ class KeyValueStore:
         and its last (size - end) values; smaller groups are left whole.
         """
         tail = self.size - end
-        for r in (self._key, self._shrinkage, self._origin, self._selection, self._use, self._life):
+        for r in self._element_rows():
             if r.buf is not None:
                 r.remove_range(start, end)
         for v in self._values:
@@ -254,7 +255,7 @@ class KeyValueStore:
     def keep_mask(self, survived: torch.Tensor) -> None:
         """Keep only elements where `survived` (length N) is True; group values follow their keys."""
         n = self.size
-        for r in (self._key, self._shrinkage, self._origin, self._selection, self._use, self._life):
+        for r in self._element_rows():
             if r.buf is not None:
                 r.keep(survived)
         for v in self._values:
