@@ -45,6 +45,7 @@ if str(REPO) not in sys.path:
 
 from benchmarks.sources import open_source  # noqa: E402
 from benchmarks.workers import WorkerSpec, worker_main  # noqa: E402
+from xmem_demo.resources import EXAMPLE_CLIP, EXAMPLE_MASK  # noqa: E402
 
 GOLDEN_WEIGHTS_XZ = REPO.parent / "shared" / "golden" / "xmem-judo" / "weights.pth.xz"
 FRAME_FIELDS = ["frame", "config", "seconds", "cpu_seconds", "rss_mb", "peak_rss_mb", "gpu_mb", "gpu_peak_mb",
@@ -392,10 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--frames", type=int, default=10000)
     p.add_argument("--size", type=int, default=128, help="working resolution: short side in pixels (default 128)")
-    p.add_argument("--source", default=str(REPO / "assets" / "examples" / "judo.mp4"),
+    p.add_argument("--source", default=str(EXAMPLE_CLIP),
                    help="a video file / frame folder, looped ping-pong (default: the bundled judo clip), or "
                         "'synthetic[:SEED]' (xmem_demo.synthetic)")
-    p.add_argument("--mask", default=str(REPO / "assets" / "examples" / "judo_mask_00000.png"),
+    p.add_argument("--mask", default=str(EXAMPLE_MASK),
                    help="first-frame index mask of a real clip (default: the judo clip's)")
     p.add_argument("--objects", type=int, default=2, help="objects in the synthetic clip (default 2)")
     p.add_argument("--configs", default="full,no-lt", help="comma-separated: full, full-bf16, no-lt, official")

@@ -36,13 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     from torch.profiler import ProfilerActivity, profile
 
     from xmem_demo import InferenceSession, MemoryConfig, load_model
+    from xmem_demo.resources import EXAMPLE_CLIP, EXAMPLE_MASK
 
     torch.set_num_threads(args.threads)
     model = load_model(resolve_weights(args.weights)[0])
     total = args.warmup + args.frames
     session = InferenceSession(model, MemoryConfig(), num_frames=total, precision=args.precision)
-    source = iter(open_source(str(REPO / "assets/examples/judo.mp4"), total, args.size,
-                              str(REPO / "assets/examples/judo_mask_00000.png")))
+    source = iter(open_source(str(EXAMPLE_CLIP), total, args.size,
+                              str(EXAMPLE_MASK)))
     for _ in range(args.warmup):
         frame, mask = next(source)
         session.step(frame, mask=mask)

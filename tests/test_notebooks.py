@@ -79,7 +79,7 @@ def _weights_available() -> bool:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_headless(path: Path, monkeypatch):
     if not _weights_available():
-        msg = "no weights: the bundled mini model (assets/weights/xmem-mini.pth) is missing"
+        msg = "no weights: the bundled mini model (xmem_demo/assets/weights/xmem-mini.pth) is missing"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)

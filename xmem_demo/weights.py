@@ -26,6 +26,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_model
 from .model import XMem
+from .resources import MINI_WEIGHTS
 
 RELEASE_URL = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
 OFFICIAL_FILES = {
@@ -34,8 +35,7 @@ OFFICIAL_FILES = {
     "xmem-s2": "XMem-s2.pth",
     "xmem-no-sensory": "XMem-no-sensory.pth",
 }
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MINI_PATH = REPO_ROOT / "assets" / "weights" / "xmem-mini.pth"
+MINI_PATH = MINI_WEIGHTS  # package data: xmem_demo/assets/weights/xmem-mini.pth
 MINI_NOTICE = (
     "Running the bundled 'mini' model: a small XMem trained by xmem-demo on synthetic videos, "
     "NOT the official XMem weights. Expect much weaker results on real videos."

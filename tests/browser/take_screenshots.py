@@ -16,7 +16,7 @@ from pathlib import Path
 from ..app_fixtures import REPO, free_port, launch_subprocess, wait_for_http
 from .browser_support import click_image_at, launch_browser
 
-# Clicks on the two judo fighters in frame 0 of assets/examples/judo.mp4 (330 x 186).
+# Clicks on the two judo fighters in frame 0 of xmem_demo/assets/examples/judo.mp4 (330 x 186).
 JUDO_CLICKS = [(180, 60), (145, 70), (140, 120), (180, 120)]
 
 

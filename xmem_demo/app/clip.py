@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..resources import EXAMPLES_DIR
 from ..video import MaskError as VideoMaskError
 from ..video import VideoError, open_video, read_index_mask
 from .limits import MASK_EXTENSIONS, MAX_FRAMES, MAX_SHORT_SIDE, MAX_SIDE, MAX_OBJECTS, VIDEO_EXTENSIONS
 from .state import ClipInfo, UserError
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
 EXAMPLES_ENV = "XMEM_DEMO_EXAMPLES"  # another folder of example clips (tests, classrooms)
 
 

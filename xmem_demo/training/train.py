@@ -1,6 +1,6 @@
 """Train the bundled `mini` XMem on synthetic videos, following the official recipe's ideas.
 
-    python -m xmem_demo.training.train --out assets/weights/xmem-mini.pth   # the shipped model's recipe
+    python -m xmem_demo.training.train --out xmem_demo/assets/weights/xmem-mini.pth   # the shipped model's recipe
 
 Recipe (Sec. 4 of the paper and the official trainer, rewritten here):
 * each sample is a short clip (T frames) with 1-3 objects; frame 0's ground-truth mask
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     defaults = TrainConfig()
     for name, value in defaults.__dict__.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
-    p.add_argument("--out", type=Path, default=Path("assets/weights/xmem-mini.pth"))
+    p.add_argument("--out", type=Path, default=Path("xmem_demo/assets/weights/xmem-mini.pth"))
     p.add_argument("--log-every", type=int, default=50)
     args = p.parse_args(argv)
     cfg = TrainConfig(**{k: getattr(args, k) for k in defaults.__dict__})
