@@ -14,12 +14,18 @@ frame and come back, and the lighting and camera drift.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
 BENCHMARK_SEED_BASE = 1_000_000  # seeds >= this are reserved for held-out evaluation
+TRAINING_SEED_LIMIT = 15_000  # training draws clip seeds from [0, TRAINING_SEED_LIMIT)
+# Validation (learning curves while training): seeds from here, below the benchmark. Neither
+# they nor `make_clip`'s re-drawn layouts (seed * 64 + attempt, >= 61,440,000 and
+# < 64,000,000) can be reached from a training seed (at most 14,999 * 64 + 49 = 959,985)
+# or from a benchmark seed (1,000,000 + i, re-drawn to 64,000,000 + ...).
+VALIDATION_SEED_BASE = 960_000
 MIN_VISIBLE_FRACTION = 0.005  # every target shows at least this much of the image at t = 0
 
 
@@ -32,6 +38,7 @@ class SyntheticConfig:
     num_distractors: tuple[int, int] = (0, 2)  # unlabelled look-alikes
     occlusion: bool = True  # z-order changes over time
     leave_and_reenter: bool = True  # some paths leave the frame and come back
+    exit_prob: float = 0.5  # with leave_and_reenter: chance that a target's path leaves the frame
     deformation: bool = True  # non-uniform, time-varying stretch and shape wobble
     scale_change: bool = True
     lighting_change: bool = True
@@ -74,6 +81,7 @@ class _Object:
     rot_freq: float
     wobble_freq: float
     scale_freq: float
+    twin: int | None = None  # distractors: index of the target they imitate
 
 
 class SyntheticClip:
@@ -97,8 +105,10 @@ class SyntheticClip:
             self._objects.append(self._make_object(rng, label))
         for _ in range(num_distractors):
             # A look-alike of a random target: same texture with a colour shift, similar shape.
-            twin = self._objects[int(rng.integers(0, self._num_targets))]
+            twin_index = int(rng.integers(0, self._num_targets))
+            twin = self._objects[twin_index]
             obj = self._make_object(rng, 0)
+            obj.twin = twin_index
             obj.texture = np.clip(twin.texture + rng.uniform(-25, 25, 3), 0, 255).astype(np.float32)
             obj.radii = twin.radii * rng.uniform(0.8, 1.2, twin.radii.shape)
             self._objects.append(obj)
@@ -111,7 +121,7 @@ class SyntheticClip:
         radii = np.zeros(n_harm)
         radii[1:] = rng.uniform(0, 0.25, n_harm - 1) / np.arange(1, n_harm) ** 0.5
         exit_window = None
-        if c.leave_and_reenter and label > 0 and rng.random() < 0.5:
+        if c.leave_and_reenter and label > 0 and rng.random() < c.exit_prob:
             start = rng.uniform(0.25, 0.6)
             exit_window = (start, start + rng.uniform(0.1, 0.25))
         angle = rng.uniform(0, 2 * np.pi)
@@ -134,6 +144,35 @@ class SyntheticClip:
             wobble_freq=rng.uniform(0.5, 1.5) * c.speed if c.deformation else 0.0,
             scale_freq=rng.uniform(0.2, 0.7) * c.speed if c.scale_change else 0.0,
         )
+
+    def retexture(
+        self,
+        rng: np.random.Generator,
+        sample: Callable[[np.random.Generator, int, int], np.ndarray],
+        p_background: float = 0.5,
+        p_object: float = 0.5,
+    ) -> "SyntheticClip":
+        """Swap procedural textures for others (e.g. crops of real frames): copy-paste compositing.
+
+        `sample(rng, h, w)` returns an h x w x 3 float32 RGB texture. The background is
+        replaced with probability `p_background`, each target's texture with `p_object`;
+        a distractor whose target changed follows it (same texture, small colour shift), so
+        look-alikes stay look-alike. Shapes, motion and masks do not change. Used for
+        training only: clips built without it are exactly the procedural ones.
+        """
+        c = self.config
+        if rng.random() < p_background:
+            self._background = sample(rng, c.height + 2 * self._pad, c.width + 2 * self._pad)
+        changed = set()
+        for i, obj in enumerate(self._objects):
+            if obj.label > 0 and rng.random() < p_object:
+                obj.texture = sample(rng, *obj.texture.shape[:2])
+                changed.add(i)
+        for obj in self._objects:
+            if obj.twin in changed:
+                shift = rng.uniform(-25, 25, 3)
+                obj.texture = np.clip(self._objects[obj.twin].texture + shift, 0, 255).astype(np.float32)
+        return self
 
     # ---- properties --------------------------------------------------------------------------
     @property
@@ -279,7 +318,7 @@ def make_clip(seed: int, **overrides) -> SyntheticClip:
 
 def check_training_seed(seed: int) -> int:
     """Training must never see a benchmark clip: refuse seeds in the held-out range."""
-    if not 0 <= seed < BENCHMARK_SEED_BASE // 64 - 64:
+    if not 0 <= seed < TRAINING_SEED_LIMIT:
         raise ValueError(f"seed {seed} is not a training seed (held-out clips start at {BENCHMARK_SEED_BASE})")
     return seed
 
@@ -291,14 +330,14 @@ def training_batch(
     """A batch of short training clips: frames sampled with random gaps from longer clips.
 
     Returns frames uint8 [B, T, H, W, 3], masks uint8 [B, T, H, W], num_objects [B].
-    Clip seeds are drawn below BENCHMARK_SEED_BASE // 64 so that neither a seed nor
-    `make_clip`'s re-drawn layouts (seed * 64 + attempt) reach the held-out range.
+    Clip seeds are drawn below TRAINING_SEED_LIMIT so that neither a seed nor `make_clip`'s
+    re-drawn layouts (seed * 64 + attempt) reach the validation or held-out ranges.
     """
     frames = np.zeros((batch_size, num_frames, height, width, 3), np.uint8)
     masks = np.zeros((batch_size, num_frames, height, width), np.uint8)
     counts = np.zeros(batch_size, np.int64)
     for b in range(batch_size):
-        seed = check_training_seed(int(rng.integers(0, BENCHMARK_SEED_BASE // 64 - 64)))
+        seed = check_training_seed(int(rng.integers(0, TRAINING_SEED_LIMIT)))
         gaps = rng.integers(1, max_gap + 1, num_frames - 1)
         length = int(gaps.sum()) + 1
         clip = make_clip(seed, height=height, width=width, num_frames=length, speed=float(rng.uniform(0.5, 2.0)))

@@ -1,16 +1,22 @@
 """Train the bundled `mini` XMem on synthetic videos, following the official recipe's ideas.
 
-    python -m xmem_demo.training.train --out xmem_demo/assets/weights/xmem-mini.pth   # the shipped model's recipe
+    python -m xmem_demo.training.train --max-minutes 110 --out /tmp/xmem-mini.pth   # a new run
+    python -m xmem_demo.training.train --resume runs/mini-cpu/state.pth           # continue it
 
 Recipe (Sec. 4 of the paper and the official trainer, rewritten here):
-* each sample is a short clip (T frames) with 1-3 objects; frame 0's ground-truth mask
-  is given; every later frame is segmented by reading a memory of earlier frames (frame 0
-  plus randomly sampled others, always the previous one) and written back with the
+* each sample is a short clip (T = 8 frames, random gaps) with 1-3 objects; frame 0's
+  ground-truth mask is given; every later frame is segmented by reading a memory of earlier
+  frames (frame 0, the previous one and random others: up to 4) and written back with the
   model's own prediction, so the network learns to recover from its errors;
 * the sensory memory is updated every frame, with a random deep update;
 * loss = bootstrapped cross-entropy (hardest pixels, fraction annealed 1.0 -> 0.15)
-  + soft Dice, over all frames but the first.
-Training data comes only from `xmem_demo.synthetic` with seeds below the benchmark range.
+  + soft Dice, over all frames but the first;
+* clips follow a curriculum (`data.CURRICULUM`: look-alikes, objects leaving the frame,
+  faster motion and larger frames come in stages) and half of the backgrounds and object
+  textures are crops of the bundled real clip (`data.RealTextures`).
+Training data comes only from `xmem_demo.synthetic` with training seeds; learning curves
+use validation seeds (`synthetic.VALIDATION_SEED_BASE`), never the benchmark's.
+The run is resumable: `--state` is rewritten every few minutes (`state.py`).
 """
 
 from __future__ import annotations
@@ -29,40 +35,47 @@ import torch
 import torch.nn.functional as F
 
 from ..checkpoint import save_checkpoint
-from ..config import ModelConfig
+from ..config import MemoryConfig, ModelConfig
 from ..memory.similarity import anisotropic_l2, readout
 from ..model import XMem
 from ..session import IMAGENET_MEAN, IMAGENET_STD
+from .. import synthetic
+from .data import RealTextures, curriculum_batch
+from .evaluate import BenchmarkSpec, evaluate
 from .losses import bootstrap_fraction, bootstrapped_ce, dice_loss
+from .state import read_state, restore_rngs, rng_states, write_state
+
+# Learning curves: 6 clips x 50 frames of the benchmark's kind, with validation seeds.
+VALIDATION_SPEC = BenchmarkSpec(clips=6, frames=50, first_seed=synthetic.VALIDATION_SEED_BASE)
 
 MINI_CONFIG = ModelConfig(
+    # Narrow enough for >= 10 FPS at 240p on a 2-core CPU (benchmarks: `speed` below).
     key_dim=32,
-    value_dim=64,
+    value_dim=32,
     hidden_dim=16,
-    key_width=16,
-    key_blocks=(1, 2, 2),
-    value_width=16,
+    key_width=8,
+    key_blocks=(1, 1, 1),
+    value_width=8,
     value_blocks=(1, 1, 1),
-    decoder_dims=(64, 32),
+    decoder_dims=(32, 16),
 )
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000
+    steps: int = 4000  # length of the learning-rate schedule (training may stop before, and resume)
     batch_size: int = 4
-    num_frames: int = 6  # T: frames per training clip
-    num_ref_frames: int = 3  # memory frames read per step (frame 0, the previous one, random others)
-    height: int = 96
-    width: int = 96
+    num_frames: int = 8  # T: frames per training clip
+    num_ref_frames: int = 4  # memory frames read per step (frame 0, the previous one, random others)
     max_objects: int = 3
     lr: float = 1e-3
     weight_decay: float = 1e-4
     deep_update_prob: float = 0.2
     warm_start_frac: float = 0.25  # bootstrapped CE: fraction of training before annealing starts
     warm_end_frac: float = 0.75
+    p_real_texture: float = 0.5  # chance that a background / an object gets a real texture
     seed: int = 0
-    threads: int = 0  # 0 = torch default
+    threads: int = 1
 
 
 def normalise(frames: torch.Tensor) -> torch.Tensor:
@@ -136,81 +149,176 @@ def sequence_loss(model: XMem, frames_u8, masks_u8, num_objects, cfg: TrainConfi
     return loss, {"loss": loss.item(), "iou": float(np.mean(ious)), "top_p": top_p}
 
 
-def train(cfg: TrainConfig, out: Path, log_every: int = 50, model_config: ModelConfig = MINI_CONFIG) -> dict:
-    from .. import synthetic  # imported here: training data only
+class Trainer:
+    """Holds one training run; `step()` trains on one batch, `save()` / `resume()` persist it."""
 
-    torch.manual_seed(cfg.seed)
-    np_rng = np.random.default_rng(cfg.seed)
-    py_rng = random.Random(cfg.seed)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    model = XMem(model_config).train()
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-    )
-    started = time.time()
-    history = []
-    for step in range(cfg.steps):
-        frames, masks, num_objects = synthetic.training_batch(
-            np_rng, cfg.batch_size, cfg.num_frames, cfg.height, cfg.width
+    def __init__(self, cfg: TrainConfig, model_config: ModelConfig = MINI_CONFIG) -> None:
+        self.cfg = cfg
+        torch.manual_seed(cfg.seed)
+        self.np_rng = np.random.default_rng(cfg.seed)
+        self.py_rng = random.Random(cfg.seed)
+        self.model = XMem(model_config).train()
+        self.optim = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        steps = cfg.steps
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.optim, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
         )
-        frames = torch.from_numpy(frames)
-        masks = torch.from_numpy(masks)
+        self.steps_done = 0
+        self.train_seconds = 0.0  # time spent in training steps, summed over sessions (no validation)
+        self.curve: list[dict] = []  # validation J&F against steps and training time
+        self.recent: list[dict] = []
+        self.textures = RealTextures.from_video() if cfg.p_real_texture > 0 else None
+
+    # ---- persistence -------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        write_state(path, {
+            "model_config": self.model.config.to_dict(),
+            "train_config": json.dumps(self.cfg.__dict__),
+            "state_dict": self.model.state_dict(),
+            "optimizer": self.optim.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "steps_done": self.steps_done,
+            "train_seconds": self.train_seconds,
+            "rng": rng_states(self.np_rng, self.py_rng),
+            "curve": [json.dumps(c) for c in self.curve],
+        })
+
+    @classmethod
+    def resume(cls, path: Path, **overrides) -> "Trainer":
+        """Continue a saved run; `overrides` change TrainConfig fields (e.g. steps, threads)."""
+        state = read_state(path)
+        cfg = TrainConfig(**{**json.loads(state["train_config"]), **overrides})
+        trainer = cls(cfg, ModelConfig.from_dict(state["model_config"]))
+        trainer.model.load_state_dict(state["state_dict"])
+        trainer.optim.load_state_dict(state["optimizer"])
+        trainer.sched.load_state_dict(state["scheduler"])
+        trainer.steps_done = int(state["steps_done"])
+        trainer.train_seconds = float(state["train_seconds"])
+        trainer.curve = [json.loads(c) for c in state["curve"]]
+        restore_rngs(state["rng"], trainer.np_rng, trainer.py_rng)
+        return trainer
+
+    def export(self, path: Path) -> dict:
+        """The network alone, in the format the app, CLI and notebooks load (`mini`)."""
+        info = {
+            "steps_done": self.steps_done,
+            "train_seconds": round(self.train_seconds, 1),
+            "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+            "train_config": json.dumps(self.cfg.__dict__),
+            "final_train_loss": float(np.mean([h["loss"] for h in self.recent[-100:]])) if self.recent else None,
+            "validation": self.curve[-1] if self.curve else None,
+        }
+        card = (
+            "xmem-demo mini: a small XMem trained by this project on synthetic videos (procedural "
+            "shapes, partly textured with crops of the bundled judo clip). NOT the official XMem "
+            "weights; for offline demos and tests."
+        )
+        was_training = self.model.training
+        self.model.eval()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(self.model, path, model_card=card, training=json.dumps(info))
+        self.model.train(was_training)
+        return info
+
+    # ---- training ----------------------------------------------------------------------------
+    def step(self) -> dict:
+        cfg = self.cfg
+        started = time.perf_counter()
+        frames, masks, num_objects = curriculum_batch(
+            self.np_rng, self.steps_done, cfg.batch_size, cfg.num_frames, self.textures, cfg.p_real_texture
+        )
         num_objects = [min(int(n), cfg.max_objects) for n in num_objects]
-        loss, stats = sequence_loss(model, frames, masks, num_objects, cfg, step, py_rng)
-        optim.zero_grad(set_to_none=True)
+        loss, stats = sequence_loss(
+            self.model, torch.from_numpy(frames), torch.from_numpy(masks), num_objects, cfg, self.steps_done, self.py_rng
+        )
+        self.optim.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 3.0)
-        optim.step()
-        sched.step()
-        history.append(stats)
-        if step % log_every == 0 or step == cfg.steps - 1:
-            recent = history[-log_every:]
-            print(
-                f"step {step:6d}/{cfg.steps}  loss {np.mean([h['loss'] for h in recent]):.4f}  "
-                f"train IoU {np.mean([h['iou'] for h in recent]):.3f}  top_p {stats['top_p']:.2f}  "
-                f"lr {sched.get_last_lr()[0]:.2e}  {time.time() - started:7.0f}s",
-                flush=True,
-            )
-        if (step + 1) % 500 == 0 and step + 1 < cfg.steps:
-            _save(model, out.with_suffix(".partial.pth"), cfg, started, step + 1, history)
-    info = _save(model, out, cfg, started, cfg.steps, history)
-    return info
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 3.0)
+        self.optim.step()
+        self.sched.step()
+        self.steps_done += 1
+        self.train_seconds += time.perf_counter() - started
+        stats["size"] = frames.shape[2]
+        self.recent = (self.recent + [stats])[-500:]
+        return stats
+
+    def validate(self, spec: BenchmarkSpec = VALIDATION_SPEC) -> dict:
+        """J&F on validation clips (seeds of their own, neither training nor benchmark)."""
+        self.model.eval()
+        with torch.no_grad():
+            result = evaluate(self.model, spec, MemoryConfig(), verbose=False)["summary"]
+        self.model.train()
+        recent = self.recent[-100:]
+        point = {
+            "step": self.steps_done,
+            "train_seconds": round(self.train_seconds, 1),
+            "train_loss": float(np.mean([h["loss"] for h in recent])) if recent else None,
+            "train_iou": float(np.mean([h["iou"] for h in recent])) if recent else None,
+            "val_J&F": round(result["J&F"], 4),
+            "val_J&F_by_quarter": [round(v, 4) for v in result["J&F_by_segment"]],
+            "val_seconds": result["seconds"],
+        }
+        self.curve.append(point)
+        return point
 
 
-def _save(model: XMem, path: Path, cfg: TrainConfig, started: float, steps_done: int, history: list) -> dict:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info = {
-        "steps_done": steps_done,
-        "train_seconds": round(time.time() - started, 1),
-        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-        "train_config": json.dumps(cfg.__dict__),
-        "final_train_loss": float(np.mean([h["loss"] for h in history[-100:]])),
-        "final_train_iou": float(np.mean([h["iou"] for h in history[-100:]])),
-    }
-    card = (
-        "xmem-demo mini: a small XMem trained by this project on synthetic videos only "
-        "(procedural textured shapes). NOT the official XMem weights; for offline demos and tests."
-    )
-    was_training = model.training
-    model.eval()
-    save_checkpoint(model, path, model_card=card, training=json.dumps(info))
-    model.train(was_training)
-    return info
+def run(
+    trainer: Trainer, state_path: Path, out: Path | None, max_minutes: float, log_every: int = 25,
+    save_every_s: float = 300, val_every_s: float = 600, curve_path: Path | None = None,
+) -> None:
+    """Train until cfg.steps or `max_minutes` of wall time, saving and validating periodically."""
+    wall0 = time.time()
+    last_save = last_val = trainer.train_seconds
+    cfg = trainer.cfg
+
+    def checkpoint(validate: bool) -> None:
+        if validate:
+            point = trainer.validate()
+            print(f"validation  step {point['step']}  {point['train_seconds']:.0f}s  J&F {point['val_J&F']:.3f}  "
+                  f"by quarter {point['val_J&F_by_quarter']}  ({point['val_seconds']:.0f}s)", flush=True)
+            if curve_path is not None:
+                curve_path.parent.mkdir(parents=True, exist_ok=True)
+                curve_path.write_text(json.dumps(trainer.curve, indent=1) + "\n")
+        trainer.save(state_path)
+        if out is not None:
+            trainer.export(out)
+
+    while trainer.steps_done < cfg.steps and time.time() - wall0 < max_minutes * 60:
+        stats = trainer.step()
+        if trainer.steps_done % log_every == 0:
+            recent = trainer.recent[-log_every:]
+            print(f"step {trainer.steps_done:6d}/{cfg.steps}  loss {np.mean([h['loss'] for h in recent]):.4f}  "
+                  f"train IoU {np.mean([h['iou'] for h in recent]):.3f}  size {stats['size']}  "
+                  f"lr {trainer.sched.get_last_lr()[0]:.2e}  {trainer.train_seconds:7.0f}s", flush=True)
+        if trainer.train_seconds - last_val >= val_every_s:
+            checkpoint(validate=True)
+            last_val = last_save = trainer.train_seconds
+        elif trainer.train_seconds - last_save >= save_every_s:
+            checkpoint(validate=False)
+            last_save = trainer.train_seconds
+    checkpoint(validate=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = TrainConfig()
     for name, value in defaults.__dict__.items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
-    p.add_argument("--out", type=Path, default=Path("xmem_demo/assets/weights/xmem-mini.pth"))
-    p.add_argument("--log-every", type=int, default=50)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"default {value}")
+    p.add_argument("--resume", type=Path, help="continue the run saved in this training-state file")
+    p.add_argument("--state", type=Path, default=Path("runs/mini-cpu/state.pth"),
+                   help="training-state file written every --save-every seconds (resumable)")
+    p.add_argument("--out", type=Path, help="also export the network (mini checkpoint format) here")
+    p.add_argument("--curve", type=Path, default=Path("runs/mini-cpu/curve.json"))
+    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop (and save) after this wall time")
+    p.add_argument("--save-every", type=float, default=300, help="seconds of training between saves")
+    p.add_argument("--val-every", type=float, default=600, help="seconds of training between validations")
+    p.add_argument("--log-every", type=int, default=25)
     args = p.parse_args(argv)
-    cfg = TrainConfig(**{k: getattr(args, k) for k in defaults.__dict__})
-    info = train(cfg, args.out, args.log_every)
-    print(json.dumps(info, indent=1))
+    given = {k: getattr(args, k) for k in defaults.__dict__ if getattr(args, k) is not None}
+    trainer = Trainer.resume(args.resume, **given) if args.resume else Trainer(TrainConfig(**given))
+    torch.set_num_threads(trainer.cfg.threads)
+    print(f"{'resumed at step ' + str(trainer.steps_done) if args.resume else 'new run'}; {trainer.cfg}", flush=True)
+    run(trainer, args.state, args.out, args.max_minutes, args.log_every, args.save_every, args.val_every, args.curve)
 
 
 if __name__ == "__main__":
