@@ -58,3 +58,10 @@ def test_regular_install_finds_mini_weights_and_example_clip(tmp_path: Path):
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert run.returncode == 0 and "installed-ok" in run.stdout, run.stdout + run.stderr
+
+
+def test_importing_the_package_changes_no_process_wide_warning_filter():
+    code = ("import warnings, torch; before = list(warnings.filters); import xmem_demo, xmem_demo.memory.fast_read, "
+            "xmem_demo.pipeline, xmem_demo.viz; assert warnings.filters == before, set(warnings.filters) - set(before)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr

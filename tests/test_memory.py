@@ -163,3 +163,55 @@ def test_read_for_later_group_uses_only_its_keys():
     # Object 2 only has frame-1 values: its readout is a convex combination of them.
     aff = topk_softmax(anisotropic_l2(k1, s1, k1, e1), cfg.top_k)
     torch.testing.assert_close(out[0, 1].flatten(1), v1[1] @ aff)
+
+
+def _random_write(mgr: MemoryManager, g: torch.Generator, t: int, objects: int) -> None:
+    key = torch.randn(1, CK, 2, 3, generator=g)
+    shrinkage = 1 + torch.rand(1, 1, 2, 3, generator=g)
+    selection = torch.rand(1, CK, 2, 3, generator=g)
+    values = torch.randn(1, objects, CV, 2, 3, generator=g)
+    mgr.write(key, shrinkage, selection, values, t)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fast_read_equals_reference_read(seed):
+    """MemoryManager.read (fast_read.py) == read_reference (similarity.read_memory, the paper's
+    definition), readout and usage, on random memories with long-term memory (consolidated and
+    forgotten) and object groups that joined later (frames 4 and 13)."""
+    g = torch.Generator().manual_seed(seed)
+    top_k = int(torch.randint(3, 12, (1,), generator=g))
+    cfg = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=4, num_prototypes=5,
+                       max_long_term_elements=23, top_k=top_k)
+    mgr = MemoryManager(cfg, hidden_dim=2, count_long_term_usage=True)
+    like = torch.zeros(1, CK, 2, 3)
+    joins = {0: 1, 4: 3, 13: 4}  # frame -> objects in total from then on
+    objects, checked = 0, 0
+    for t in range(30):
+        if t:
+            qk, qe = torch.randn(1, CK, 2, 3, generator=g), torch.rand(1, CK, 2, 3, generator=g)
+            expected, usage = mgr.read_reference(qk, qe)
+            n_lt = mgr.long_term.size
+            lt_before, wm_before = mgr.long_term.use_count.clone() if n_lt else None, mgr.working.use_count.clone()
+            got, _ = mgr.read(qk, qe)
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(mgr.working.use_count - wm_before, usage[n_lt:], rtol=1e-5, atol=1e-5)
+            if n_lt:
+                torch.testing.assert_close(mgr.long_term.use_count - lt_before, usage[:n_lt], rtol=1e-5, atol=1e-5)
+                checked += len(mgr.long_term.group_sizes) > 1 and mgr.long_term.group_sizes[-1] > 0
+        if t in joins:  # as in a session step: read, then add the annotated objects, then write
+            objects = joins[t]
+            mgr.add_objects(objects, like)
+        _random_write(mgr, g, t, objects)
+    assert checked > 0  # long-term memory held values of a later group while being read
+
+
+def test_gathered_readout_equals_csr_readout():
+    """The two arrangements of the sparse readout (CSR product / gathered rows) agree."""
+    from xmem_demo.memory.fast_read import _csr_readout, _gathered_readout
+
+    g = torch.Generator().manual_seed(0)
+    tiers = [(torch.randn(7, 5, generator=g), 0), (torch.randn(11, 5, generator=g), 7)]
+    indices = torch.stack([torch.randperm(18, generator=g)[:4] for _ in range(9)])
+    weights = torch.softmax(torch.randn(9, 4, generator=g), 1)
+    torch.testing.assert_close(_gathered_readout(weights, indices, tiers, max_bytes=64),
+                               _csr_readout(weights, indices, tiers), rtol=1e-5, atol=1e-6)

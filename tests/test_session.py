@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from xmem_demo import InferenceSession, MaskError, MemoryConfig, RecordCollector
-from xmem_demo.session import pad_to_multiple, unpad
+from xmem_demo.session import pad_to_multiple, unpad, uses_channels_last
 
 H, W = 40, 56
 
@@ -166,8 +166,9 @@ def test_reduced_precision_keeps_memory_keys_in_float32(tiny_model):
     assert working.values[0].dtype == torch.bfloat16
 
 
-def test_channels_last_gives_the_same_masks(tiny_model):
-    """channels_last only changes the layout of the convolutions, not the result."""
+def test_channels_last_gives_the_same_masks_and_leaves_the_model_alone(tiny_model):
+    """channels_last only changes the layout of the convolutions, not the result; the session
+    runs its own converted copy and never converts the caller's model in place."""
     clip = frames(6)
     outputs = []
     for channels_last in (False, True):
@@ -175,10 +176,19 @@ def test_channels_last_gives_the_same_masks(tiny_model):
         model.load_state_dict(tiny_model.state_dict())
         session = InferenceSession(model, MemoryConfig(mem_every=2), channels_last=channels_last)
         outputs.append([session.step(f, mask=box_mask(1, 5, 5) if t == 0 else None) for t, f in enumerate(clip)])
-        weight = next(p for p in model.parameters() if p.ndim == 4)
-        assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+        assert uses_channels_last(session.model) == channels_last
+        assert not uses_channels_last(model)  # the caller's model: untouched
+        assert (session.model is model) == (not channels_last)
     for a, b in zip(*outputs):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_load_model_stores_convolutions_channels_last_on_cpu(tmp_path, tiny_model):
+    from xmem_demo import load_model, save_checkpoint
+
+    save_checkpoint(tiny_model, tmp_path / "tiny.pth")
+    assert uses_channels_last(load_model(tmp_path / "tiny.pth"))
+    assert not uses_channels_last(load_model(tmp_path / "tiny.pth", channels_last=False))
 
 
 def test_sensory_summary_follows_the_hidden_state(tiny_model):

@@ -141,14 +141,25 @@ def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
     return model.eval()
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> XMem:
-    """Load an XMem network from a checkpoint file (official or xmem-demo format), in eval mode."""
+def load_model(path: str | Path, device: str | torch.device = "cpu", channels_last: bool | None = None) -> XMem:
+    """Load an XMem network from a checkpoint file (official or xmem-demo format), in eval mode.
+
+    channels_last: store the convolution weights channels-last (NHWC), so that oneDNN runs
+    every convolution in its faster NHWC layout (same values; the convolutions are most of a
+    frame on CPU, see benchmarks/README.md). None: on CPU only. The model is new, so this
+    changes no object of the caller's (an `InferenceSession` never converts a model in place).
+    """
     ckpt = read_checkpoint(path)
     model = build_model(ckpt, path)
     model.checkpoint_format = ckpt.format  # type: ignore[attr-defined]
     model.model_card = ckpt.model_card  # type: ignore[attr-defined]
     model.checkpoint_path = str(path)  # type: ignore[attr-defined]
-    return model.to(device)
+    model = model.to(device)
+    if channels_last is None:
+        channels_last = torch.device(device).type == "cpu"
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
 
 
 def save_checkpoint(

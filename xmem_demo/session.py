@@ -18,6 +18,7 @@ Per frame (Sec. 3 and the official `InferenceCore.step`):
 
 from __future__ import annotations
 
+import copy
 import time
 from contextlib import nullcontext
 from typing import Literal, Sequence
@@ -50,6 +51,12 @@ def unpad(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     left, right, top, bottom = pad
     h, w = x.shape[-2:]
     return x[..., top : h - bottom, left : w - right]
+
+
+def uses_channels_last(model: torch.nn.Module) -> bool:
+    """Whether the model's first convolution weight is stored channels-last (NHWC)."""
+    weight = next((p for p in model.parameters() if p.ndim == 4), None)
+    return weight is not None and weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def pick_device(preference: str | torch.device | None = None) -> torch.device:
@@ -85,17 +92,16 @@ class InferenceSession:
             inference (the official default is 480); None or -1 keeps the input size.
             Probabilities are returned at the input size.
         precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast.
-        channels_last: store the network's convolution weights channels-last (NHWC), so that
-            oneDNN runs every convolution in its faster NHWC layout (same values; the
-            convolutions are most of a frame on CPU, see benchmarks/README.md). None: on CPU
-            only. This converts `model` in place (idempotent; other sessions sharing it
-            benefit too).
+        channels_last: the layout of the convolution weights. None (default): the model as it
+            is (`load_model` already stores them channels-last on CPU, oneDNN's faster layout).
+            True / False: channels-last (NHWC) / contiguous (NCHW); when `model` is not
+            already so, the session runs its own converted copy (one more copy of the
+            weights): the caller's model is never converted in place.
         """
-        self.model = model.eval()
-        if channels_last is None:
-            channels_last = next(model.parameters()).device.type == "cpu"
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
+        if channels_last is not None and uses_channels_last(model) != channels_last:
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
+            model = copy.deepcopy(model).to(memory_format=fmt)
+        self.model = model.eval()  # (a no-op for loaded models: load_model returns eval mode)
         self.config = config
         self.device = next(model.parameters()).device
         self.working_size = None if working_size in (None, -1) else int(working_size)

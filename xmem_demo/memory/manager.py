@@ -19,7 +19,8 @@ from ..records import AffinityProbe, ConsolidationEvent, ForgettingEvent
 from .groups import ObjectGroups
 from .long_term import LongTermMemory
 from .sensory import SensoryMemory
-from .similarity import query_similarity, softmax_rows, sparse_readout, topk_columns
+from .fast_read import read_groups
+from .similarity import read_memory
 from .working import WorkingMemory
 
 
@@ -75,6 +76,10 @@ class MemoryManager:
     def _long_term_in_use(self) -> bool:
         return self.long_term is not None and self.long_term.size > 0
 
+    def _tiers_to_read(self) -> list:
+        """The stores a read looks at, in the order [long-term, working]."""
+        return [self.long_term, self.working] if self._long_term_in_use() else [self.working]
+
     @_float32_arithmetic
     def read(
         self,
@@ -84,43 +89,53 @@ class MemoryManager:
     ) -> tuple[torch.Tensor, AffinityProbe | None]:
         """query_key 1 x CK x h x w -> readout 1 x K x CV x h x w (objects in group order).
 
-        Similarities are computed once over [long-term, working] memory (one column block per
-        tier, queries x elements); object group 0 reads all of them, a group that joined later
-        only the last n_g elements of each tier (its values are right-aligned). Each query
-        keeps its top-k elements (softmax over them) and reads their values directly.
+        Every object group reads [long-term, working] memory: a group that joined later only
+        the elements it has values for. Each query keeps its top-k elements (softmax over
+        them). Object group 0 (annotated first) has values for every element, so its
+        attention is the usage signal of both tiers (Sec. 3.4). This is `read_reference`
+        computed the fast way (`fast_read.py`).
         """
         h, w = query_key.shape[-2:]
         qk = query_key[0].flatten(1).float()
         qe = query_selection[0].flatten(1).float() if query_selection is not None else None
-        wm, lt = self.working, self.long_term
-        n_lt = lt.size if self._long_term_in_use() else 0
-        n = n_lt + wm.size
-        similarity = qk.new_empty((qk.shape[1], n), dtype=torch.promote_types(qk.dtype, wm.key.dtype))
-        # key.T / shrinkage.T: the tiers' element-major buffers themselves (no copy).
-        if n_lt:
-            query_similarity(lt.key.T, lt.shrinkage.T, qk, qe, out=similarity[:, :n_lt])
-        query_similarity(wm.key.T, wm.shrinkage.T, qk, qe, out=similarity[:, n_lt:])
-
-        readouts, probe = [], None
-        for g in range(len(self.groups)):
-            n_lt_g = lt.group_size(g) if n_lt else 0
-            n_wm_g = wm.group_size(g)
-            ranges = [(n_lt - n_lt_g, n_lt), (n - n_wm_g, n)]
-            values, indices = topk_columns(similarity, ranges, self.config.top_k)
-            weights = softmax_rows(values)
-            tiers = [(wm.value_rows(g), n - n_wm_g)]
-            if n_lt_g:
-                tiers.insert(0, (lt.value_rows(g), n_lt - n_lt_g))
-            if g == 0:
-                # Group 0 (annotated first) has values for every element: its attention
-                # is the usage signal for both tiers.
-                self._record_usage(weights, indices, n_lt, n)
-                if probe_pixels:
-                    probe = self._probe(weights, indices, n, n_lt, probe_pixels, (h, w))
-            out = sparse_readout(weights, indices, tiers)  # Q x (objects * CV)
-            readouts.append(out.T.reshape(len(self.groups.groups[g]), -1, h * w))
+        result = read_groups(qk, qe, self._tiers_to_read(), len(self.groups), self.config.top_k)
+        self._record_usage(result.weights, result.indices, result.long_term_size, result.size)
+        probe = None
+        if probe_pixels:
+            probe = self._probe(result.weights, result.indices, result.size, result.long_term_size, probe_pixels, (h, w))
+        readouts = [r.T.reshape(len(objects), -1, h * w) for r, objects in zip(result.readouts, self.groups.groups)]
         out = torch.cat(readouts, 0)
         return out.view(1, out.shape[0], out.shape[1], h, w), probe
+
+    @_float32_arithmetic
+    def read_reference(
+        self, query_key: torch.Tensor, query_selection: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same read as `read`, written as the paper's definition (for teaching and tests).
+
+        Returns (readout 1 x K x CV x h x w, usage per element of [long-term, working]);
+        changes nothing (`read` also adds the usage to the tiers' counts).
+        """
+        h, w = query_key.shape[-2:]
+        qk = query_key[0].flatten(1).float()
+        qe = query_selection[0].flatten(1).float() if query_selection is not None else None
+        tiers = self._tiers_to_read()
+        readouts, usage = [], None
+        for g in range(len(self.groups)):
+            # Group g's memory: the elements of each tier that it has values for.
+            key, shrinkage, values = [], [], []
+            for tier in tiers:
+                start, end = tier.group_key_range(g)
+                key.append(tier.key[:, start:end])
+                shrinkage.append(tier.shrinkage[:, start:end])
+                values.append(tier.values[g] if end > start else None)
+            values = torch.cat([v for v in values if v is not None], -1)
+            out, affinity = read_memory(torch.cat(key, 1), torch.cat(shrinkage, 1), values, qk, qe, self.config.top_k)
+            readouts.append(out)
+            if g == 0:
+                usage = affinity.sum(1)
+        out = torch.cat(readouts, 0)
+        return out.view(1, out.shape[0], out.shape[1], h, w), usage
 
     def _record_usage(self, weights: torch.Tensor, indices: torch.Tensor, n_lt: int, n: int) -> None:
         if not self.config.enable_long_term:

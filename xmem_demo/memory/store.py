@@ -6,14 +6,12 @@ frame). A group that joined the video later has values only for the newest keys,
 each group's values are right-aligned with the keys: value j of a group with n values
 belongs to key (size - n + j). Only this class knows that alignment.
 
-Storage: every per-element tensor lives in a `Rows` buffer, one row per memory element
-(element-major) with spare capacity, so adding a memory frame copies only the new rows and
-removing elements compacts the buffer in place: no tensor is re-allocated per memory frame,
-and once the tiers reach their bounds (T_max frames, L_max elements) memory stops being
-allocated at all. Element-major values also let a top-k read fetch the k values a query
-uses as contiguous rows (`MemoryManager.read`). The public attributes (`key` CK x N,
-`shrinkage` 1 x N, `selection` CK x N, `values[g]` objects x CV x N_g, `use_count`,
-`life_count`, `origin`) are views of these buffers in the channel-first layout of the paper.
+Storage: every per-element tensor lives in a private, growable row buffer (`_rows.py`), so
+memory stops being allocated once the tiers reach their bounds (T_max frames, L_max
+elements). The public attributes (`key` CK x N, `shrinkage` 1 x N, `selection` CK x N,
+`values[g]` objects x CV x N_g, `use_count`, `life_count`, `origin`) are views of these
+buffers in the channel-first layout of the paper; `value_rows(g)` gives the element-major
+rows that the fast read (`fast_read.py`) fetches k at a time.
 """
 
 from __future__ import annotations
@@ -22,88 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ._rows import Rows, RowsView
+
 NEW_LIFE = 1e-7  # life_count of a new element; avoids 0/0 before its first read
-
-
-class Rows:
-    """A tensor grown along dim 0 with spare capacity: amortised O(1) appends, in-place removal."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.buf: torch.Tensor | None = None
-        self.n = 0
-        self.limit = limit  # expected maximum number of rows (a capacity hint, not a bound)
-
-    @property
-    def data(self) -> torch.Tensor | None:
-        return None if self.buf is None else self.buf[: self.n]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def append(self, rows: torch.Tensor) -> None:
-        m = rows.shape[0]
-        need = self.n + m
-        if self.buf is None or need > self.buf.shape[0] or self.buf.shape[1:] != rows.shape[1:] \
-                or self.buf.dtype != rows.dtype or self.buf.device != rows.device:
-            cap = 0 if self.buf is None else self.buf.shape[0]
-            new_cap = max(need, cap + cap // 2, 16)
-            if self.limit is not None:
-                new_cap = max(need, min(new_cap, self.limit))
-            new = rows.new_empty((new_cap, *rows.shape[1:]))
-            if self.n:
-                new[: self.n] = self.buf[: self.n]
-            self.buf = new
-        self.buf[self.n : need] = rows
-        self.n = need
-
-    def set(self, rows: torch.Tensor | None) -> None:
-        """Replace the content (keeps the buffer when `rows` is already its live view)."""
-        if rows is None:
-            self.buf, self.n = None, 0
-            return
-        if self.buf is not None and rows.data_ptr() == self.buf.data_ptr() and rows.shape == self.data.shape \
-                and rows.stride() == self.data.stride():
-            return  # e.g. `store.use_count += x`: already updated in place
-        # A private copy: removals compact the buffer in place and must not touch the caller's tensor.
-        self.buf, self.n = rows.contiguous().clone(), rows.shape[0]
-
-    def remove_range(self, start: int, end: int) -> None:
-        """Drop rows [start, end); later rows move up."""
-        tail = self.buf[end : self.n].clone()
-        self.buf[start : start + tail.shape[0]] = tail
-        self.n = start + tail.shape[0]
-
-    def keep(self, mask: torch.Tensor) -> None:
-        """Keep the rows where `mask` (length n) is True, in order."""
-        kept = self.buf[: self.n][mask]  # a copy
-        self.buf[: kept.shape[0]] = kept
-        self.n = kept.shape[0]
-
-    def nbytes(self) -> int:
-        if self.buf is None:
-            return 0
-        return self.n * (self.buf.numel() // max(self.buf.shape[0], 1)) * self.buf.element_size()
-
-
-class _RowsView:
-    """A store attribute that reads and writes one of its `Rows` buffers.
-
-    Reading gives a view of the live rows (transposed to C x N if `channel_first`), or None
-    before the first element; assigning replaces the buffer's content.
-    """
-
-    def __init__(self, rows_attr: str, channel_first: bool = False) -> None:
-        self.rows_attr = rows_attr
-        self.channel_first = channel_first
-
-    def __get__(self, store, owner=None):
-        if store is None:
-            return self
-        data = getattr(store, self.rows_attr).data
-        return data.T if data is not None and self.channel_first else data
-
-    def __set__(self, store, value: torch.Tensor | None) -> None:
-        getattr(store, self.rows_attr).set(value.T if value is not None and self.channel_first else value)
 
 
 @dataclass
@@ -131,13 +50,13 @@ class KeyValueStore:
         self._origin = Rows()  # N, int64
         self._values: list[Rows] = []  # per group: N_g x (objects in group) x CV
 
-    # ---- views in the channel-first layout (see _RowsView) ---------------------------------
-    key = _RowsView("_key", channel_first=True)  # CK x N
-    shrinkage = _RowsView("_shrinkage", channel_first=True)  # 1 x N
-    selection = _RowsView("_selection", channel_first=True)  # CK x N
-    use_count = _RowsView("_use")  # N, float32
-    life_count = _RowsView("_life")  # N, float32
-    origin = _RowsView("_origin")  # N, int64
+    # ---- views in the channel-first layout (see _rows.RowsView) ---------------------------------
+    key = RowsView("_key", channel_first=True)  # CK x N
+    shrinkage = RowsView("_shrinkage", channel_first=True)  # 1 x N
+    selection = RowsView("_selection", channel_first=True)  # CK x N
+    use_count = RowsView("_use")  # N, float32
+    life_count = RowsView("_life")  # N, float32
+    origin = RowsView("_origin")  # N, int64
 
     @property
     def values(self) -> list[torch.Tensor]:
