@@ -137,6 +137,9 @@ def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
         if wrong_shape:
             parts.append(f"{len(wrong_shape)} shape mismatches, first {wrong_shape[:2]}")
         raise CheckpointError(path, "architecture does not match: " + "; ".join(parts))
+    bad = [k for k, v in ckpt.state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:  # NaN/Inf weights load and run, silently giving empty masks: refuse them here
+        raise CheckpointError(path, f"{len(bad)} tensors hold NaN or Inf values (first: {bad[:3]}); the file is damaged")
     model.load_state_dict(ckpt.state_dict, strict=True)
     return model.eval()
 

@@ -8,24 +8,47 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import resource
+import signal
 import sys
+import threading
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from . import validate
 from .checkpoint import CheckpointError
 from .config import MemoryConfig
-from .errors import MaskError, VideoError
-from .session import pick_device
+from .errors import InputError, MaskError, VideoError
+from .video import check_mask_shape
+from .weights import WeightsError
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (e.g. `kill`, a job scheduler): unwinds like Ctrl-C, so results are closed and described."""
+
+    signal_name = "SIGTERM"
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the argument and the problem), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"xmem-demo: error: {message} (see '{self.prog} --help')\n")
 
 
 def add_memory_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,98 +87,243 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def warn(message: str) -> None:
+    print(f"xmem-demo: warning: {message}", file=sys.stderr)
+
+
+@dataclass
+class SegmentPlan:
+    """Everything `segment` needs, checked before the model loads or a frame is tracked."""
+
+    source: Any  # VideoSource
+    mask: np.ndarray  # uint8 H x W, void removed
+    labels: list[int]
+    out: Path
+    save_probs: Path | None
+    device: torch.device
+    size: int | None
+    config: MemoryConfig
+    probs_bytes: int = 0
+
+
+def check_weights_argument(name: str) -> None:
+    """Cheap checks of --weights (no download, no load): known name, or an existing file."""
+    from .weights import OFFICIAL_FILES, WeightsError, cached_path, offline
+
+    if name in ("auto", "mini"):
+        return
+    if name in OFFICIAL_FILES:
+        if offline() and not cached_path(name).exists():
+            raise WeightsError(
+                f"--weights {name}: the official file is not cached and XMEM_DEMO_OFFLINE=1 is set; "
+                f"place {OFFICIAL_FILES[name]} at {cached_path(name)} or use --weights mini"
+            )
+        return
+    path = Path(name)
+    if path.suffix.lower() not in (".pth", ".pt") and not path.exists():
+        raise WeightsError(
+            f"--weights '{name}' is unknown: use auto, mini, {', '.join(OFFICIAL_FILES)}, or a .pth file"
+        )
+    if not path.exists():
+        raise WeightsError(f"--weights: file '{path}' not found")
+    if path.is_dir():
+        raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
+
+
+def plan_segment(args: argparse.Namespace) -> SegmentPlan:
+    """Validate arguments, inputs and output places, in that order; raises one-line errors."""
+    from .masks import read_annotation
+    from .video import open_video
+
+    config = memory_config_from_args(args)
+    validate.check_working_size(args.size)
+    device = validate.resolve_device(args.device)
+    validate.check_precision(args.precision, device, name="--precision")
+    check_weights_argument(args.weights)
+    out = validate.check_output_dir(args.out)
+    save_probs = None
+    if args.save_probs:
+        save_probs = validate.check_output_file(args.save_probs, ".npz", "--save-probs")
+    source = open_video(args.video)
+    info = source.info
+    if source.damage:
+        warn(source.damage)
+    validate.check_frame_size(info.height, info.width, f"'{Path(args.video).name}'")
+    size = validate.check_working_size(args.size, (info.height, info.width))
+    if not 0 <= args.mask_frame < len(source):
+        raise UsageError(f"--mask-frame {args.mask_frame} is outside the video (0..{len(source) - 1})")
+    void = None
+    if str(args.void_label).lower() != "none":
+        if not str(args.void_label).isdigit() or not 1 <= int(args.void_label) <= 255:
+            raise UsageError(f"--void-label '{args.void_label}': give a label 1..255, or 'none'")
+        void = int(args.void_label)
+    ann = read_annotation(args.mask, void_label=void)
+    for message in ann.warnings:
+        warn(message)
+    check_mask_shape(ann.mask, (info.height, info.width))
+    plan = SegmentPlan(source, ann.mask, ann.labels, out, save_probs, device, size, config)
+    if save_probs is not None:
+        plan.probs_bytes = len(source) * (len(ann.labels) + 1) * info.height * info.width * 4
+        # the memmap and the .npz it is stored into exist together for a moment
+        validate.check_free_space(save_probs.parent, 2 * plan.probs_bytes, "--save-probs")
+    return plan
+
+
+def _ranges(indices: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]]"""
+    out: list[list[int]] = []
+    for i in sorted(indices):
+        if out and i == out[-1][1] + 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .outdir import OutputDir, part_name, write_atomic
     from .palette import overlay
     from .pipeline import track
-    from .video import Mp4Writer, check_mask_shape, open_video, read_index_mask, write_index_mask
-    from .weights import resolve_model
+    from .video import Mp4Writer, read_index_mask, write_index_mask
+    from .weights import resolve_load
 
-    config = memory_config_from_args(args)
-    device = pick_device(args.device)
-    source = open_video(args.video)
+    plan = plan_segment(args)
+    source, out = plan.source, OutputDir(plan.out)
     info = source.info
-    if not 0 <= args.mask_frame < len(source):
-        raise UsageError(f"--mask-frame {args.mask_frame} is outside the video (0..{len(source) - 1})")
-    mask = read_index_mask(args.mask)
-    check_mask_shape(mask, (info.height, info.width))
-    if not mask.any():
-        raise UsageError(f"mask '{args.mask}' has no object (all pixels are 0)")
-    out = Path(args.out)
-    masks_dir = out / "masks"
-    masks_dir.mkdir(parents=True, exist_ok=True)
-
-    model, notice = resolve_model(args.weights, device=device)
-    print(notice, file=sys.stderr)
     num = len(source)
-    probs_file = None
-    if args.save_probs:
-        labels = sorted(int(v) for v in np.unique(mask) if v)
-        shape = (num, len(labels) + 1, info.height, info.width)
-        tmp_npy = out / ".probs.npy"
-        probs_file = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.float32, shape=shape)
+    choice, model = resolve_load(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
+    print(choice.notice, file=sys.stderr)
+    with out:
+        removed = out.clear_previous()
+        if removed:
+            warn(f"replacing an earlier run's results in '{plan.out}' ({removed} masks removed)")
 
-    size = None if args.size == -1 else args.size
-    started = time.perf_counter()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    done = 0
-    bar = tqdm(total=num, unit="frame", desc="segmenting", file=sys.stderr)
-    writer = Mp4Writer(out / "overlay.mp4", fps=info.fps or 24.0)
-    with writer:
-        backward_done = args.mask_frame == 0
-        for result in track(model, source, {args.mask_frame: mask}, config, working_size=size,
-                            keep_probs=probs_file is not None, backward_first=True, precision=args.precision):
-            write_index_mask(masks_dir / f"{result.index:05d}.png", result.mask)
+        probs_part = part_name(plan.save_probs).with_suffix(".npy") if plan.save_probs else None
+        overlay_part = part_name(plan.out / "overlay.mp4")
+        probs_file = None
+        done: list[int] = []
+        status, stopped_at, reason = "running", None, ""
+        started = time.perf_counter()
+        summary: dict[str, Any] = {}
+
+        def write_summary() -> None:
+            elapsed = time.perf_counter() - started
+            summary.update({
+                "status": status,
+                "frames": len(done),
+                "frames_total": num,
+                "frames_written": _ranges(done),
+                "seconds": round(elapsed, 2),
+                "fps": round(len(done) / max(elapsed, 1e-9), 2),
+                "peak_rss_mib": round(peak_rss_mib(), 1),
+                "device": str(plan.device),
+                "precision": args.precision,
+                "working_size": plan.size,
+                "weights": choice.name,
+                "official_weights": choice.official,
+                "weights_file": str(choice.path),
+                "objects": plan.labels,
+                "mask_frame": args.mask_frame,
+                "output": str(plan.out),
+            })
+            if source.damage:
+                summary["input_damage"] = source.damage
+            if stopped_at is not None:
+                summary["stopped_at"] = stopped_at
+            if reason:
+                summary["reason"] = reason
+            if plan.device.type == "cuda":
+                summary["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(plan.device) / 2**20, 1)
+            out.write_json("summary.json", summary)
+
+        next_frame: dict[str, Any] = {"frame": args.mask_frame, "direction": "backward" if args.mask_frame else "forward"}
+        bar = tqdm(total=num, unit="frame", desc="segmenting", file=sys.stderr)
+        try:
+            if plan.save_probs is not None:
+                shape = (num, len(plan.labels) + 1, info.height, info.width)
+                probs_file = np.lib.format.open_memmap(probs_part, mode="w+", dtype=np.float32, shape=shape)
+            if plan.device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(plan.device)
+            writer = Mp4Writer(overlay_part, fps=info.fps or 24.0)
+            try:
+                backward_done = args.mask_frame == 0
+                for result in track(model, source, {args.mask_frame: plan.mask}, plan.config, working_size=plan.size,
+                                    keep_probs=probs_file is not None, backward_first=True, precision=args.precision):
+                    mask = result.mask
+                    write_atomic(out.masks / f"{result.index:05d}.png", lambda p: write_index_mask(p, mask))
+                    if probs_file is not None:
+                        probs_file[result.index] = result.prob.numpy()
+                    if result.direction == "forward":
+                        if not backward_done:
+                            # Backward pass finished: the overlay can now be written in frame order.
+                            for t in range(args.mask_frame):
+                                writer.write(overlay(source.get(t), read_index_mask(out.masks / f"{t:05d}.png")))
+                            backward_done = True
+                        writer.write(overlay(source.get(result.index), result.mask))
+                    done.append(result.index)
+                    step = 1 if result.direction == "forward" else -1
+                    following = result.index + step
+                    if result.direction == "backward" and following < 0:
+                        following, step = args.mask_frame + 1, 1
+                    next_frame = {"frame": following, "direction": "forward" if step > 0 else "backward"}
+                    bar.update(1)
+                    bar.set_postfix(fps=f"{len(done) / (time.perf_counter() - started):.1f}")
+            finally:
+                writer.close()
+                if writer.frames_written:
+                    os.replace(overlay_part, plan.out / "overlay.mp4")
+                overlay_part.unlink(missing_ok=True)
+            bar.close()
             if probs_file is not None:
-                probs_file[result.index] = result.prob.numpy()
-            if result.direction == "forward":
-                if not backward_done:
-                    # Backward pass finished: the overlay can now be written in frame order.
-                    for t in range(args.mask_frame):
-                        writer.write(overlay(source.get(t), read_index_mask(masks_dir / f"{t:05d}.png")))
-                    backward_done = True
-                writer.write(overlay(source.get(result.index), result.mask))
-            done += 1
-            bar.update(1)
-            bar.set_postfix(fps=f"{done / (time.perf_counter() - started):.1f}")
-    bar.close()
-    elapsed = time.perf_counter() - started
+                probs_file.flush()
+                del probs_file
+                probs_file = None
 
-    if probs_file is not None:
-        probs_file.flush()
-        del probs_file
-        with zipfile.ZipFile(args.save_probs, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            zf.write(out / ".probs.npy", arcname="probs.npy")
-        (out / ".probs.npy").unlink()
+                def store(tmp: Path) -> None:
+                    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                        zf.write(probs_part, arcname="probs.npy")
 
-    summary = {
-        "frames": done,
-        "seconds": round(elapsed, 2),
-        "fps": round(done / elapsed, 2),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
-        "device": str(device),
-        "precision": args.precision,
-        "weights": getattr(model, "checkpoint_path", args.weights),
-        "output": str(out),
-    }
-    if device.type == "cuda":
-        summary["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+                write_atomic(plan.save_probs, store)
+                summary["probs"] = str(plan.save_probs)
+            status = "done"
+        except BaseException as err:
+            bar.close()
+            status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
+            stopped_at = next_frame
+            reason = str(err) if status == "failed" else f"stopped by {getattr(err, 'signal_name', 'Ctrl-C')}"
+            if plan.save_probs is not None:
+                reason += "; --save-probs was not written (it is only written for a complete run)"
+            raise
+        finally:
+            if probs_file is not None:
+                del probs_file
+            if probs_part is not None:
+                probs_part.unlink(missing_ok=True)
+            if status != "running":
+                write_summary()
+    elapsed = summary["seconds"]
     print(
-        f"done: {done} frames in {elapsed:.1f} s ({summary['fps']} FPS), peak RSS {summary['peak_rss_mib']} MiB"
+        f"done: {len(done)} frames in {elapsed:.1f} s ({summary['fps']} FPS), peak RSS {summary['peak_rss_mib']} MiB"
         + (f", peak CUDA {summary['peak_cuda_mib']} MiB" if "peak_cuda_mib" in summary else "")
-        + f" -> {out}"
+        + f" -> {plan.out}"
     )
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .weights import download_official
+    from .weights import WeightsError, download_official, expected_digest, offline
 
+    if offline():
+        raise WeightsError(
+            f"XMEM_DEMO_OFFLINE=1 is set: '{args.name}' is not downloaded; unset it, or place the file in the cache by hand"
+        )
     path = download_official(args.name)
+    known = expected_digest(path)
     print(path)
+    if known is not None:
+        print(f"size {known[0]} bytes, sha256 {known[1]} ({known[2]})", file=sys.stderr)
     return 0
 
 
@@ -168,7 +336,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xmem-demo", description="XMem video object segmentation")
+    p = Parser(prog="xmem-demo", description="XMem video object segmentation")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("segment", help="propagate a mask through a video")
@@ -185,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fp32 (default, as the official code); bf16/fp16: decoder and value encoder under autocast, "
                         "~1.7x faster on CPUs with AVX512-BF16 (benchmarks/README.md); fp16 needs CUDA")
     s.add_argument("--save-probs", metavar="F.npz", help="also save probabilities (frames, objects+1, H, W) float32")
+    s.add_argument("--void-label", default="255",
+                   help="mask label treated as DAVIS 'void' (ignored, not tracked); 'none' tracks every label")
     add_memory_arguments(s)
     s.set_defaults(func=cmd_segment)
 
@@ -201,15 +371,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
-    except (UsageError, MaskError, CheckpointError, VideoError, FileNotFoundError) as err:
+    except (UsageError, InputError, MaskError, CheckpointError, VideoError, WeightsError, FileNotFoundError) as err:
         print(f"xmem-demo: error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("xmem-demo: terminated (SIGTERM); finished files kept, see summary.json", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("xmem-demo: interrupted", file=sys.stderr)
+        print("xmem-demo: interrupted; finished files kept, see summary.json", file=sys.stderr)
         return 130
+    except OSError as err:  # e.g. the disk filled up mid-run
+        print(f"xmem-demo: error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

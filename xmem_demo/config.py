@@ -7,6 +7,7 @@ of XMem's `eval.py`. Every field names the paper's symbol where it has one.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -86,7 +87,14 @@ class MemoryConfig:
     count_long_term_usage: bool | None = None
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = [
+            f"{name} must be a whole number, got {getattr(self, name)!r}"
+            for name in ("mem_every", "deep_update_every", "top_k", "min_mid_term_frames", "max_mid_term_frames",
+                         "num_prototypes", "max_long_term_elements")
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), numbers.Integral)
+        ]
+        if problems:  # mem_every=2.5 used to be accepted
+            raise ValueError("invalid MemoryConfig: " + "; ".join(problems))
         if self.mem_every < 1:
             problems.append(f"mem_every (r) must be >= 1, got {self.mem_every}")
         if self.deep_update_every == 0:

@@ -7,3 +7,7 @@ class VideoError(ValueError):
 
 class MaskError(ValueError):
     """A mask that cannot be used (unreadable, wrong size, no object, ...)."""
+
+
+class InputError(ValueError):
+    """A setting, argument or output place that cannot be used; the message says which and why."""

@@ -18,8 +18,10 @@ import torch
 from .config import MemoryConfig
 from .model import XMem
 from .records import FrameHook, FrameRecord
-from .errors import MaskError
+from .errors import InputError, MaskError
+from .limits import MAX_OBJECTS
 from .session import InferenceSession
+from .validate import check_frame, check_precision, check_working_size
 
 
 class FrameSource(Protocol):
@@ -66,6 +68,11 @@ def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[in
             )
         if not np.any(mask):
             raise MaskError(f"the mask for frame {t} is empty: select at least one object")
+        if np.issubdtype(np.asarray(mask).dtype, np.floating):
+            raise MaskError(f"the mask for frame {t} holds floats; pass integer labels (0 = background)")
+    labels = {int(v) for m in annotations.values() for v in np.unique(m) if v}
+    if len(labels) > MAX_OBJECTS:
+        raise MaskError(f"{len(labels)} objects annotated; at most {MAX_OBJECTS} can be tracked at once (limits.py)")
 
 
 def run_direction(
@@ -126,7 +133,12 @@ def track(
     stop = len(source) if stop is None else min(stop, len(source))
     if not 0 <= start < stop:
         raise ValueError(f"empty frame range [{start}, {stop}) for a video of {len(source)} frames")
+    if not isinstance(config, MemoryConfig):
+        raise InputError(f"config must be a MemoryConfig, got {type(config).__name__}")
+    check_precision(precision)
     first = source.get(start)
+    check_frame(first, start)  # shape, dtype, range and the smallest frame size
+    check_working_size(working_size, first.shape[:2], name="working_size")  # bounds memory (limits.py)
     _check_annotations(annotations, first.shape[:2], start, stop)
     anchor = min(annotations)
     forward = range(anchor, stop)

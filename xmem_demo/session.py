@@ -33,6 +33,7 @@ from .memory import MemoryManager
 from .model import XMem
 from .model.blocks import soft_aggregate
 from .records import FrameHook, FrameRecord
+from .validate import check_frame, check_precision
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -105,7 +106,7 @@ class InferenceSession:
         self.config = config
         self.device = next(model.parameters()).device
         self.working_size = None if working_size in (None, -1) else int(working_size)
-        self.precision = precision
+        self.precision = check_precision(precision)  # "int8" is refused, not run as bf16
         self.memory = MemoryManager(
             config, model.config.hidden_dim, config.resolve_count_usage(num_frames)
         )
@@ -136,6 +137,7 @@ class InferenceSession:
 
     # ---- input handling -------------------------------------------------------------------
     def _prepare_image(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+        check_frame(frame, self.frame_index)  # dtype, shape and range (float 0..255 is refused, not read as 0..1)
         image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
         if image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")

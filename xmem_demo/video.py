@@ -111,8 +111,11 @@ class VideoSource:
     `backend` says what decodes: "decord", "opencv" (fallback), "pillow" (GIF, frame folders).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, check_end: bool = True) -> None:
+        """check_end: decode the last frame at open, so that a truncated file is found now (and
+        read up to its last decodable frame) rather than failing mid-run."""
         self.path = Path(path)
+        self.check_end = check_end
         if not self.path.exists():
             raise VideoError(f"'{self.path}': file or folder not found")
         self._reader = None
@@ -120,6 +123,7 @@ class VideoSource:
         self._files: list[Path] = []
         self._gif: Image.Image | None = None
         self.backend = "pillow"
+        self.damage: str | None = None  # set when only part of a damaged file can be decoded
         if self.path.is_dir():
             self._open_folder()
         else:
@@ -153,12 +157,17 @@ class VideoSource:
             reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0))
             num = len(reader)
             first = reader[0].asnumpy() if num else None
+            if num > 1 and self.check_end:
+                reader[num - 1].asnumpy()  # a truncated file fails here, not at a random frame mid-run
+                reader.seek(0)
         except decord.DECORDError as err:
             if "cannot find video stream" in str(err):
                 raise VideoError(f"'{self.path.name}': the file has no video stream (no frames)") from None
-            raise VideoError(f"'{self.path.name}': cannot decode this video ({_first_line(err)})") from None
+            self._open_damaged(_first_line(err))
+            return
         except (RuntimeError, IndexError) as err:
-            raise VideoError(f"'{self.path.name}': cannot decode this video ({err})") from None
+            self._open_damaged(_first_line(err))
+            return
         if not num or first is None:
             raise VideoError(f"'{self.path.name}': the video has no frames")
         fps = float(reader.get_avg_fps() or 0) or 24.0
@@ -169,6 +178,30 @@ class VideoSource:
             self._cv, self.backend = _OpenCVFrames(self.path), "opencv"
             first = self._cv.get(0)
         self.info = VideoInfo(str(self.path), num, fps, first.shape[1], first.shape[0], "video")
+
+    def _open_damaged(self, reason: str) -> None:
+        """decord cannot read the whole file: keep the frames that decode, counted once, in order.
+
+        Sequential decoding from the start is deterministic, so a damaged clip gives the same
+        frames (0 .. last decodable) on every run, with `damage` saying so in the user's terms.
+        """
+        cap = cv2.VideoCapture(str(self.path))
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0) if cap.isOpened() else 0.0
+        count = 0
+        while cap.isOpened() and cap.grab():
+            count += 1
+        cap.release()
+        if count == 0:
+            raise VideoError(f"'{self.path.name}': cannot decode this video: no frame decodes ({reason})")
+        self._cv, self.backend = _OpenCVFrames(self.path), "opencv"
+        first = self._cv.get(0)
+        of = f" of the {declared} it announces" if declared > count else ""
+        self.damage = (
+            f"'{self.path.name}' is damaged (truncated or corrupt): only frames 0..{count - 1}{of} can be decoded; "
+            "using those"
+        )
+        self.info = VideoInfo(str(self.path), count, fps or 24.0, first.shape[1], first.shape[0], "video")
 
     def _open_gif(self) -> None:
         try:
@@ -263,9 +296,11 @@ class VideoSource:
         self.close()
 
 
-def open_video(path: str | Path) -> VideoSource:
-    """Open a video file, a GIF or a folder of frames; raises VideoError with the reason."""
-    return VideoSource(path)
+def open_video(path: str | Path, check_end: bool = True) -> VideoSource:
+    """Open a video file, a GIF or a folder of frames; raises VideoError with the reason.
+
+    check_end=False skips decoding the last frame (for a clip already checked once)."""
+    return VideoSource(path, check_end=check_end)
 
 
 # ---- resizing ------------------------------------------------------------------------------

@@ -4,27 +4,46 @@ Names: `xmem` (XMem.pth, the default official model), `xmem-s012`, `xmem-s2`,
 `xmem-no-sensory`, `mini` (bundled, trained by this project on synthetic videos), a
 local path, or `auto` (official if cached or downloadable, else mini, with a notice).
 
-Downloads go to `$XMEM_DEMO_CACHE` (default: the platform cache dir, e.g.
-~/.cache/xmem-demo), into a temporary file that is renamed only once complete and of the
-announced size: a partial or corrupt download is never used.
+Trust: the XMem authors publish no checksums for their release files (the v1.0 release page
+and the repository's download scripts list none), so `KNOWN_DIGESTS` is empty. On first
+download the file's size and sha256 are recorded next to it (`XMem.pth.sha256.json`) and
+checked on every later load; a file that no longer matches, does not load, or holds NaN/Inf
+weights is moved aside (`XMem.pth.rejected-<time>`) and never used again. `auto` falls back to
+mini, with a notice, on any such failure.
+
+Downloads (`download_file`, the one public downloader, also used for click-model weights) go
+to `$XMEM_DEMO_CACHE` (default: the platform cache dir, e.g. ~/.cache/xmem-demo) through a
+`.part` file that is renamed only once complete, of the announced size and digest, and
+accepted by a check; it is removed on every exit path (errors, Ctrl-C, SIGTERM). A download
+has an overall deadline and a stall timeout (xmem_demo/limits.py; overridable with
+`XMEM_DEMO_DOWNLOAD_DEADLINE_S` / `XMEM_DEMO_DOWNLOAD_STALL_S`). `XMEM_DEMO_OFFLINE=1` forbids
+every download.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import http.client
+import json
 import os
 import shutil
+import signal
 import socket
 import sys
-import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 
 from .checkpoint import CheckpointError, load_model
+from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
 from .resources import MINI_WEIGHTS
 
@@ -35,15 +54,19 @@ OFFICIAL_FILES = {
     "xmem-s2": "XMem-s2.pth",
     "xmem-no-sensory": "XMem-no-sensory.pth",
 }
+# file name -> (size in bytes, sha256) from the publisher. None are published for XMem v1.0;
+# fill these in if the authors ever do. Until then the first download is recorded and checked.
+KNOWN_DIGESTS: dict[str, tuple[int, str]] = {}
 MINI_PATH = MINI_WEIGHTS  # package data: xmem_demo/assets/weights/xmem-mini.pth
 MINI_NOTICE = (
     "Running the bundled 'mini' model: a small XMem trained by xmem-demo on synthetic videos, "
     "NOT the official XMem weights. Expect much weaker results on real videos."
 )
+Progress = bool | Callable[[int, int | None], None]
 
 
 class WeightsError(RuntimeError):
-    """Weights that cannot be found or fetched, with what to do about it."""
+    """Weights that cannot be found, fetched or trusted, with what to do about it."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +94,20 @@ def base_url() -> str:
     return os.environ.get("XMEM_DEMO_WEIGHTS_URL", RELEASE_URL)
 
 
+def offline() -> bool:
+    """`XMEM_DEMO_OFFLINE=1` forbids downloads (CI, classrooms without internet)."""
+    return os.environ.get("XMEM_DEMO_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
 def cached_path(name: str) -> Path:
     return cache_dir() / OFFICIAL_FILES[name]
+
+
+def _env_seconds(var: str, default: float) -> float:
+    try:
+        return float(os.environ.get(var, default))
+    except ValueError:
+        return default
 
 
 def _manual_hint(name: str) -> str:
@@ -82,86 +117,298 @@ def _manual_hint(name: str) -> str:
     )
 
 
-def download_official(name: str, timeout: float = 15.0, progress: bool = True) -> Path:
-    """Return the cached file for an official name, downloading it first if needed."""
-    if name not in OFFICIAL_FILES:
-        raise WeightsError(f"unknown official weights '{name}'; choose one of {sorted(OFFICIAL_FILES)}")
-    target = cached_path(name)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    url = base_url() + OFFICIAL_FILES[name]
-    try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except urllib.error.HTTPError as err:
-        raise WeightsError(f"could not download {url}: HTTP {err.code} {err.reason}; {_manual_hint(name)}") from None
-    except (urllib.error.URLError, socket.timeout, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise WeightsError(f"no network access to {url} ({reason}); {_manual_hint(name)}") from None
+# ---- the downloader -------------------------------------------------------------------------
+def _part_path(target: Path) -> Path:
+    return target.with_name(f"{target.name}.{os.getpid()}.part")
 
-    expected = int(response.headers.get("Content-Length") or 0) or None
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        from tqdm import tqdm
 
-        with os.fdopen(fd, "wb") as out, response, tqdm(
-            total=expected, unit="B", unit_scale=True, desc=f"downloading {target.name}",
-            disable=not progress, file=sys.stderr,
-        ) as bar:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                bar.update(len(chunk))
-        size = tmp.stat().st_size
-        if expected is not None and size != expected:
-            raise WeightsError(
-                f"download of {url} is incomplete ({size} of {expected} bytes); try again or {_manual_hint(name)}"
-            )
+def _remove_orphan_parts(target: Path) -> None:
+    """`.part` files of processes that no longer exist (killed with SIGKILL mid-download)."""
+    for part in target.parent.glob(f"{target.name}.*.part"):
+        pid = part.name[len(target.name) + 1 : -len(".part")]
+        if not pid.isdigit():
+            continue
         try:
-            # A file that does not load is not kept: never leave a corrupt checkpoint in the cache.
-            load_model(tmp)
-        except CheckpointError as err:
-            raise WeightsError(f"downloaded file from {url} is not a usable checkpoint: {err.reason}") from None
-        tmp.replace(target)
-    except (OSError, socket.timeout, http.client.HTTPException) as err:
-        raise WeightsError(
-            f"download of {url} failed ({type(err).__name__}: {err}); {_manual_hint(name)}"
-        ) from None
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            part.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
+class _Terminated(SystemExit):
+    """SIGTERM during a download: unwinds like Ctrl-C so that the .part file is removed."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """In the main thread, turn a default-action SIGTERM into an exception for the duration."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield  # someone (the CLI) already handles SIGTERM, or we cannot install handlers here
+        return
+
+    def handler(signum, frame):
+        raise _Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _reporter(progress: Progress, total: int | None, label: str):
+    if callable(progress):
+        return progress, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=not progress, file=sys.stderr)
+    return (lambda done, _total: bar.update(done - bar.n)), bar.close
+
+
+def download_file(
+    url: str,
+    target: str | Path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    deadline_s: float | None = None,
+    stall_s: float | None = None,
+    progress: Progress = True,
+    check: Callable[[Path], None] | None = None,
+    hint: str = "",
+) -> Path:
+    """Download `url` to `target` atomically; returns the target.
+
+    sha256/size: expected digest and length (refused on mismatch). deadline_s: the whole
+    transfer; stall_s: longest wait for any byte. progress: a tqdm bar (True), nothing
+    (False), or a callable(done_bytes, total_bytes_or_None). check(part_path) may raise
+    WeightsError/CheckpointError to refuse the file. Raises WeightsError, one line, with `hint`.
+    """
+    target = Path(target)
+    deadline_s = _env_seconds("XMEM_DEMO_DOWNLOAD_DEADLINE_S", DOWNLOAD_DEADLINE_S) if deadline_s is None else deadline_s
+    stall_s = _env_seconds("XMEM_DEMO_DOWNLOAD_STALL_S", DOWNLOAD_STALL_S) if stall_s is None else stall_s
+    tail = f"; {hint}" if hint else ""
+    if offline():
+        raise WeightsError(f"XMEM_DEMO_OFFLINE=1 is set, so {url} is not downloaded{tail}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphan_parts(target)
+    except OSError as err:
+        raise WeightsError(
+            f"cannot write to the weights cache '{target.parent}' ({err.strerror or err}); "
+            "set XMEM_DEMO_CACHE to a writable folder"
+        ) from None
+    part = _part_path(target)
+    started = time.monotonic()
+    try:
+        with _sigterm_unwinds():
+            try:
+                response = urllib.request.urlopen(url, timeout=stall_s)
+            except urllib.error.HTTPError as err:
+                raise WeightsError(f"could not download {url}: HTTP {err.code} {err.reason}{tail}") from None
+            except (urllib.error.URLError, socket.timeout, OSError) as err:
+                reason = getattr(err, "reason", err)
+                raise WeightsError(f"no network access to {url} ({reason}){tail}") from None
+            announced = int(response.headers.get("Content-Length") or 0) or None
+            if size is not None and announced is not None and announced != size:
+                raise WeightsError(f"{url} announces {announced} bytes but {size} are expected{tail}")
+            digest = hashlib.sha256()
+            done = 0
+            report, finish = _reporter(progress, size or announced, f"downloading {target.name}")
+            try:
+                with open(part, "wb") as out, response:
+                    while chunk := response.read1(1 << 16):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        report(done, size or announced)
+                        if time.monotonic() - started > deadline_s:
+                            raise WeightsError(
+                                f"download of {url} did not finish within {deadline_s:.0f} s "
+                                f"({done} bytes received){tail}"
+                            )
+            finally:
+                finish()
+            for expected in (announced, size):
+                if expected is not None and done != expected:
+                    raise WeightsError(f"download of {url} is incomplete ({done} of {expected} bytes); try again{tail}")
+            if sha256 is not None and digest.hexdigest() != sha256.lower():
+                raise WeightsError(
+                    f"download of {url} has sha256 {digest.hexdigest()[:16]}…, expected {sha256[:16]}…; "
+                    f"the file was not kept{tail}"
+                )
+            if check is not None:
+                check(part)
+            os.replace(part, target)
+    except socket.timeout:
+        raise WeightsError(f"download of {url} stalled: no data for {stall_s:.0f} s{tail}") from None
+    except (OSError, http.client.HTTPException) as err:
+        raise WeightsError(f"download of {url} failed ({type(err).__name__}: {err}){tail}") from None
+    finally:
+        part.unlink(missing_ok=True)
     return target
 
 
-def offline() -> bool:
-    """`XMEM_DEMO_OFFLINE=1` skips download attempts (CI, classrooms without internet)."""
-    return os.environ.get("XMEM_DEMO_OFFLINE", "").lower() in ("1", "true", "yes")
+# ---- trust records --------------------------------------------------------------------------
+def digest_of(path: Path) -> str:
+    st = path.stat()
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
 
 
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, remembered per (path, size, mtime): the app checks once per process."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.json")
+
+
+def expected_digest(path: Path) -> tuple[int, str, str] | None:
+    """(size, sha256, where it comes from) for a cached official file, if known."""
+    if path.name in KNOWN_DIGESTS:
+        size, sha = KNOWN_DIGESTS[path.name]
+        return size, sha, "published by the authors"
+    rec = record_path(path)
+    if rec.exists():
+        try:
+            data = json.loads(rec.read_text())
+            return int(data["size"]), str(data["sha256"]), f"recorded at first download ({data.get('recorded', '?')})"
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def write_record(path: Path, source: str) -> None:
+    data = {
+        "file": path.name,
+        "size": path.stat().st_size,
+        "sha256": digest_of(path),
+        "source": source,
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "note": "no digest is published for this file; this one was recorded at first download",
+    }
+    tmp = record_path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, record_path(path))
+
+
+def quarantine(path: Path) -> Path | None:
+    """Move a cached file that failed a check aside (never reused, kept for inspection)."""
+    aside = path.with_name(f"{path.name}.rejected-{time.strftime('%Y%m%dT%H%M%S')}")
+    try:
+        os.replace(path, aside)
+        record_path(path).unlink(missing_ok=True)
+        return aside
+    except OSError:
+        return None
+
+
+def _load_check(path: Path) -> None:
+    """A file is only kept if it loads as XMem with finite weights."""
+    try:
+        load_model(path)
+    except CheckpointError as err:
+        raise WeightsError(f"the downloaded file {path.name} is not a usable checkpoint: {err.reason}") from None
+
+
+def verify_cached(name: str) -> Path:
+    """The cached official file, checked against its digest; a failing file is moved aside."""
+    path = cached_path(name)
+    known = expected_digest(path)
+    problem = None
+    if known is not None:
+        size, sha, origin = known
+        actual = path.stat().st_size
+        if actual != size:
+            problem = f"is {actual} bytes, expected {size} ({origin})"
+        elif digest_of(path) != sha:
+            problem = f"does not match its sha256 ({origin})"
+    if problem is not None:
+        aside = quarantine(path)
+        raise WeightsError(
+            f"cached weights '{path}' {problem}; moved aside to '{aside}'. Download again: xmem-demo download {name}"
+        )
+    return path
+
+
+def download_official(
+    name: str, timeout: float | None = None, progress: Progress = True, deadline_s: float | None = None
+) -> Path:
+    """Return the checked cached file for an official name, downloading it first if needed.
+
+    timeout: the stall timeout (seconds without data). A cached file that fails its check is
+    moved aside and downloaded again.
+    """
+    if name not in OFFICIAL_FILES:
+        raise WeightsError(f"unknown official weights '{name}'; choose one of {', '.join(OFFICIAL_FILES)}")
+    target = cached_path(name)
+    if target.exists():
+        try:
+            verify_cached(name)
+            if expected_digest(target) is None:
+                _load_check(target)  # placed by hand or by an older version: check once, then record
+                write_record(target, "found in the cache")
+            return target
+        except WeightsError as err:
+            aside = quarantine(target) if target.exists() else None
+            print(f"xmem-demo: {err}" + (f" (moved aside to '{aside}')" if aside else "") + "; downloading again",
+                  file=sys.stderr)
+    filename = OFFICIAL_FILES[name]
+    known = KNOWN_DIGESTS.get(filename)
+    path = download_file(
+        base_url() + filename,
+        target,
+        size=known[0] if known else None,
+        sha256=known[1] if known else None,
+        stall_s=timeout,
+        deadline_s=deadline_s,
+        progress=progress,
+        check=_load_check,
+        hint=_manual_hint(name),
+    )
+    if known is None:
+        write_record(path, base_url() + filename)
+    return path
+
+
+# ---- which weights run ----------------------------------------------------------------------
 def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
     """Turn a weights name or path into a file, with a notice saying what runs and why."""
     allow_download = allow_download and not offline()
     if name == "mini":
         return _mini("the 'mini' model was requested")
     if name in OFFICIAL_FILES:
-        path = download_official(name) if allow_download else cached_path(name)
-        if not path.exists():
-            raise WeightsError(f"official weights '{name}' are not cached; {_manual_hint(name)}")
+        if allow_download:
+            path = download_official(name)
+        else:
+            path = cached_path(name)
+            if not path.exists():
+                why = "XMEM_DEMO_OFFLINE=1 is set" if offline() else "downloads are off here"
+                raise WeightsError(f"official weights '{name}' are not cached and {why}; {_manual_hint(name)}")
+            verify_cached(name)
         return WeightsChoice(name, path, True, f"Running the official XMem weights '{name}' ({path.name}).")
     if name == "auto":
         cached = cached_path("xmem")
-        if cached.exists():
-            return WeightsChoice("xmem", cached, True, f"Running the official XMem weights ({cached}).")
-        if allow_download:
-            try:
-                path = download_official("xmem")
+        try:
+            if allow_download or cached.exists():
+                path = download_official("xmem") if allow_download else verify_cached("xmem")
                 return WeightsChoice("xmem", path, True, f"Running the official XMem weights ({path}).")
-            except WeightsError as err:
-                return _mini(f"the official weights are unavailable: {err}")
-        return _mini("the official weights are not cached")
+        except (WeightsError, OSError) as err:
+            return _mini(f"the official weights are unavailable: {err}")
+        return _mini("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
     path = Path(name)
     if path.suffix in (".pth", ".pt") or path.exists():
         if not path.exists():
-            raise WeightsError(f"weights file '{path}' not found")
+            raise WeightsError(f"--weights: file '{path}' not found")
+        if path.is_dir():
+            raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
         return WeightsChoice(str(path), path, False, f"Running weights from {path}.")
     raise WeightsError(
         f"unknown weights '{name}': use auto, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
@@ -174,12 +421,32 @@ def _mini(reason: str) -> WeightsChoice:
     return WeightsChoice("mini", MINI_PATH, False, f"{MINI_NOTICE} (Why: {reason}.)")
 
 
-def resolve_model(name: str = "auto", device: str | torch.device = "cpu", allow_download: bool = True) -> tuple[XMem, str]:
-    """Load the model for `name`; returns (model, notice to show the user)."""
-    choice = resolve(name, allow_download=allow_download)
+def load_choice(choice: WeightsChoice, device: str | torch.device = "cpu") -> XMem:
     model = load_model(choice.path, device=device)
     model.weights_name = choice.name  # type: ignore[attr-defined]
     model.is_official = choice.official  # type: ignore[attr-defined]
+    return model
+
+
+def resolve_load(
+    name: str = "auto", device: str | torch.device = "cpu", allow_download: bool = True
+) -> tuple[WeightsChoice, XMem]:
+    """resolve() then load; for `auto`, an official file that fails to load is moved aside and
+    the mini model runs instead (with a notice)."""
+    choice = resolve(name, allow_download=allow_download)
+    try:
+        return choice, load_choice(choice, device)
+    except CheckpointError as err:
+        if name != "auto" or not choice.official:
+            raise
+        aside = quarantine(choice.path)
+        choice = _mini(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
+        return choice, load_choice(choice, device)
+
+
+def resolve_model(name: str = "auto", device: str | torch.device = "cpu", allow_download: bool = True) -> tuple[XMem, str]:
+    """Load the model for `name`; returns (model, notice to show the user)."""
+    choice, model = resolve_load(name, device, allow_download)
     return model, choice.notice
 
 
@@ -188,5 +455,11 @@ def copy_into_cache(name: str, path: str | Path) -> Path:
     load_model(path)
     target = cached_path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
+    tmp = _part_path(target)
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    write_record(target, f"copied from {path}")
     return target

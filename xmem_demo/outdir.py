@@ -1,0 +1,104 @@
+"""One run owns its output folder: a lock, stale results cleared, files replaced atomically.
+
+    with OutputDir(path) as out:      # refuses if another run holds the folder
+        out.clear_previous()          # an earlier run's masks/overlay/summary go first
+        out.write_json("summary.json", {...})
+
+The lock is an `fcntl.flock` on `OUT/.xmem-demo.lock`: the kernel drops it when the process
+ends in any way (even SIGKILL), so a crashed run never blocks the next one. Every file is
+written under a temporary name in the same folder and renamed into place, so a reader (or an
+interrupted run) only ever sees complete files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import InputError
+
+LOCK_NAME = ".xmem-demo.lock"
+MASK_NAME = re.compile(r"^\d{5,}\.png$")
+RESULT_FILES = ("overlay.mp4", "summary.json")
+
+
+class OutputDir:
+    """Exclusive use of a results folder for the lifetime of one run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.masks = self.path / "masks"
+        self._fd: int | None = None
+
+    # ---- ownership --------------------------------------------------------------------------
+    def acquire(self) -> "OutputDir":
+        self.masks.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise InputError(
+                f"--out '{self.path}' is in use by another xmem-demo run (pid {owner}); "
+                "wait for it to finish or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the empty lock file stays (harmless)
+            self._fd = None
+
+    def __enter__(self) -> "OutputDir":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # ---- stale results ----------------------------------------------------------------------
+    def previous_results(self) -> list[Path]:
+        """Files an earlier run left here (our names only; anything else is never touched)."""
+        found = [p for p in self.masks.iterdir() if MASK_NAME.match(p.name)] if self.masks.is_dir() else []
+        found += [self.path / n for n in RESULT_FILES if (self.path / n).exists()]
+        found += [p for p in self.path.glob(".*.part*") if p.is_file()]
+        found += [p for p in self.masks.glob(".*.part*") if p.is_file()] if self.masks.is_dir() else []
+        return found
+
+    def clear_previous(self) -> int:
+        """Remove an earlier run's results; returns how many masks were removed."""
+        old = self.previous_results()
+        for p in old:
+            p.unlink(missing_ok=True)
+        return sum(1 for p in old if p.parent == self.masks and MASK_NAME.match(p.name))
+
+    # ---- atomic writes ----------------------------------------------------------------------
+    def write_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
+        return write_atomic(target, write)
+
+    def write_json(self, name: str, data: dict[str, Any]) -> Path:
+        return write_atomic(self.path / name, lambda p: p.write_text(json.dumps(data, indent=1)))
+
+
+def part_name(target: Path) -> Path:
+    """A temporary name next to `target`, unique per process (two runs never share one)."""
+    return target.with_name(f".{target.name}.part{os.getpid()}{target.suffix}")
+
+
+def write_atomic(target: str | Path, write: Callable[[Path], None]) -> Path:
+    """write(tmp) then rename tmp -> target; the temporary file is removed on any failure."""
+    target = Path(target)
+    tmp = part_name(target)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
