@@ -53,11 +53,17 @@ def _read_file(path: Path) -> Any:
         raise CheckpointError(path, "is a directory, expected a .pth file")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "file is empty")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if not zipfile.is_zipfile(path) and head[:1] != b"\x80":  # torch.save writes a zip (or, legacy, a pickle)
+        raise CheckpointError(path, "not a PyTorch checkpoint (neither a torch.save zip nor a pickle); corrupt or truncated")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         # weights_only refuses arbitrary objects; say so instead of dumping the traceback.
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        lines = [ln.strip() for ln in str(err).strip().splitlines()]
+        # torch's message starts with a generic paragraph; the line naming the refused object is the useful one
+        first_line = next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else type(err).__name__)
         raise CheckpointError(
             path, f"not a plain tensor checkpoint (refused by weights_only loading: {first_line[:200]})"
         ) from None

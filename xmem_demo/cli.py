@@ -238,7 +238,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 summary["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(plan.device) / 2**20, 1)
             out.write_json("summary.json", summary)
 
-        next_frame: dict[str, Any] = {"frame": args.mask_frame, "direction": "backward" if args.mask_frame else "forward"}
+        next_frame: dict[str, Any] = (
+            {"frame": args.mask_frame - 1, "direction": "backward"} if args.mask_frame else {"frame": 0, "direction": "forward"}
+        )
         bar = tqdm(total=num, unit="frame", desc="segmenting", file=sys.stderr)
         try:
             if plan.save_probs is not None:
@@ -266,7 +268,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                     step = 1 if result.direction == "forward" else -1
                     following = result.index + step
                     if result.direction == "backward" and following < 0:
-                        following, step = args.mask_frame + 1, 1
+                        following, step = args.mask_frame, 1  # the forward pass starts at the annotated frame
                     next_frame = {"frame": following, "direction": "forward" if step > 0 else "backward"}
                     bar.update(1)
                     bar.set_postfix(fps=f"{len(done) / (time.perf_counter() - started):.1f}")

@@ -239,7 +239,10 @@ def download_file(
                     f"the file was not kept{tail}"
                 )
             if check is not None:
-                check(part)
+                try:
+                    check(part)
+                except CheckpointError as err:
+                    raise WeightsError(f"{url} is not a usable checkpoint ({err.reason}); it was not kept{tail}") from None
             os.replace(part, target)
     except socket.timeout:
         raise WeightsError(f"download of {url} stalled: no data for {stall_s:.0f} s{tail}") from None
@@ -311,11 +314,8 @@ def quarantine(path: Path) -> Path | None:
 
 
 def _load_check(path: Path) -> None:
-    """A file is only kept if it loads as XMem with finite weights."""
-    try:
-        load_model(path)
-    except CheckpointError as err:
-        raise WeightsError(f"the downloaded file {path.name} is not a usable checkpoint: {err.reason}") from None
+    """A file is only kept if it loads as XMem with finite weights (raises CheckpointError)."""
+    load_model(path)
 
 
 def verify_cached(name: str) -> Path:
@@ -356,7 +356,7 @@ def download_official(
                 _load_check(target)  # placed by hand or by an older version: check once, then record
                 write_record(target, "found in the cache")
             return target
-        except WeightsError as err:
+        except (WeightsError, CheckpointError) as err:
             aside = quarantine(target) if target.exists() else None
             print(f"xmem-demo: {err}" + (f" (moved aside to '{aside}')" if aside else "") + "; downloading again",
                   file=sys.stderr)
