@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import signal
@@ -17,7 +18,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -42,6 +43,19 @@ class Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise Terminated()
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM for a few lines (delivered right after), so bookkeeping matches the disk."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Parser(argparse.ArgumentParser):
@@ -180,6 +194,13 @@ def _ranges(indices: list[int]) -> list[list[int]]:
     return out
 
 
+def _next_frame(index: int, direction: str, mask_frame: int) -> dict[str, Any]:
+    """The frame a run would have processed after `index` (backward pass to 0 first, then forward)."""
+    if direction == "backward":
+        return {"frame": index - 1, "direction": "backward"} if index > 0 else {"frame": mask_frame, "direction": "forward"}
+    return {"frame": index + 1, "direction": "forward"}
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -254,7 +275,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 for result in track(model, source, {args.mask_frame: plan.mask}, plan.config, working_size=plan.size,
                                     keep_probs=probs_file is not None, backward_first=True, precision=args.precision):
                     mask = result.mask
-                    write_atomic(out.masks / f"{result.index:05d}.png", lambda p: write_index_mask(p, mask))
+                    with deferred_signals():  # a mask on disk is always counted in summary.json
+                        write_atomic(out.masks / f"{result.index:05d}.png", lambda p: write_index_mask(p, mask))
+                        done.append(result.index)
+                        next_frame = _next_frame(result.index, result.direction, args.mask_frame)
                     if probs_file is not None:
                         probs_file[result.index] = result.prob.numpy()
                     if result.direction == "forward":
@@ -264,12 +288,6 @@ def cmd_segment(args: argparse.Namespace) -> int:
                                 writer.write(overlay(source.get(t), read_index_mask(out.masks / f"{t:05d}.png")))
                             backward_done = True
                         writer.write(overlay(source.get(result.index), result.mask))
-                    done.append(result.index)
-                    step = 1 if result.direction == "forward" else -1
-                    following = result.index + step
-                    if result.direction == "backward" and following < 0:
-                        following, step = args.mask_frame, 1  # the forward pass starts at the annotated frame
-                    next_frame = {"frame": following, "direction": "forward" if step > 0 else "backward"}
                     bar.update(1)
                     bar.set_postfix(fps=f"{len(done) / (time.perf_counter() - started):.1f}")
             finally:
