@@ -88,52 +88,6 @@ def test_segmenter_is_grabcut_without_sam(app_env):
     assert choose_segmenter().name == "grabcut"
 
 
-def test_sam_is_used_when_package_and_checkpoint_exist(app_env, monkeypatch):
-    """The SAM path, with a stand-in `segment_anything` module (no real weights needed)."""
-    import sys
-    import types
-
-    from xmem_demo.app import sam
-    from xmem_demo.weights import cache_dir
-
-    calls = {}
-
-    class FakePredictor:
-        def __init__(self, model):
-            calls["model"] = model
-
-        def set_image(self, image):
-            calls["image"] = image.shape
-
-        def predict(self, point_coords, point_labels, multimask_output):
-            calls["points"] = (point_coords.tolist(), point_labels.tolist(), multimask_output)
-            masks = np.zeros((3, *calls["image"][:2]), bool)
-            masks[1, :10, :10] = True
-            return masks, np.array([0.1, 0.9, 0.2]), None
-
-    fake = types.ModuleType("segment_anything")
-    fake.SamPredictor = FakePredictor
-    fake.sam_model_registry = {
-        "vit_b": lambda checkpoint: types.SimpleNamespace(to=lambda d: types.SimpleNamespace(eval=lambda: "sam-net"))
-    }
-    monkeypatch.setitem(sys.modules, "segment_anything", fake)
-    monkeypatch.setattr(sam, "sam_installed", lambda: True)
-    ckpt = cache_dir() / sam.SAM_FILES["vit_b"]
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    ckpt.write_bytes(b"stand-in")
-    try:
-        sam._load_sam.cache_clear()
-        seg = choose_segmenter()
-        assert seg.name == "sam" and "Segment Anything" in seg.label
-        mask = seg.segment(make_frames()[0], [Click(3, 4, True)])
-        assert mask[:10, :10].all() and mask.sum() == 100
-        assert calls["points"] == ([[3.0, 4.0]], [1], True) and calls["model"] == "sam-net"
-    finally:
-        ckpt.unlink()
-        sam._load_sam.cache_clear()
-
-
-# ---- actions --------------------------------------------------------------------------------
 def test_click_undo_clear(loaded):
     seg = GrabCutSegmenter()
     x, y = disc_centre(0)

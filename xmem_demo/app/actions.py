@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from ..video import read_index_mask
-from .clicks import ClickSegmenter, choose_segmenter
+from ..clicks import Box, choose_segmenter
+from ..clicks.session import ClickModel
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
 from .render import annotated_view, display_scale
 from .state import AppState, Click, FrameEdit, ObjectEdit, UserError
@@ -94,24 +95,77 @@ def _drop_if_empty(state: AppState) -> None:
 
 
 # ---- clicks ---------------------------------------------------------------------------------
-def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: ClickSegmenter | None = None) -> None:
-    """A click at full-resolution pixel (x, y) on the current frame, for the active object."""
+def _frame_key(state: AppState) -> tuple[str, int]:
+    """What identifies the frame's image embedding in the visitor's cache."""
+    return (state.clip.path, state.frame)
+
+
+def _object_edit_for_prompt(state: AppState):
+    """(edit, object edit, prior mask): the prior is the object's mask before its first prompt here."""
+    if state.object(state.active) is None:
+        raise UserError("no object selected: add an object first")
+    edit = _frame_edit(state)
+    prior = None
+    if state.clicks.record(state.frame, state.active) is None:
+        # First prompt for this object here: refine what the frame shows for it (tracked, uploaded, brushed).
+        prior = edit.compose(state.clip.hw) == state.active
+    obj = edit.objects.setdefault(state.active, ObjectEdit())
+    return edit, obj, prior
+
+
+def _predict(state: AppState, obj: ObjectEdit, prior, segmenter: ClickModel | None) -> None:
+    model = segmenter or choose_segmenter()
+    rec = state.clicks.start(state.frame, state.active, prior)
+    rec.box = None if obj.box is None else Box(*obj.box)
+    frame = read_frame(state.clip, state.frame)
+    prediction = state.clicks.step(model, frame, _frame_key(state), state.frame, state.active, obj.clicks, prior)
+    obj.click_mask = prediction.mask
+
+
+def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: ClickModel | None = None) -> None:
+    """A click at full-resolution pixel (x, y) on the current frame, for the active object.
+
+    It refines the object's mask on this frame: the previous click's prediction, or the tracked /
+    uploaded mask before the first click (see xmem_demo.clicks.session).
+    """
     require_clip(state)
     if state.object(state.active) is None:
         raise UserError("no object selected: add an object first")
     w, h = state.clip.width, state.clip.height
     if not (0 <= x < w and 0 <= y < h):
         raise UserError(f"click at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
-    frame = read_frame(state.clip, state.frame)
-    edit = _frame_edit(state)
-    obj = edit.objects.setdefault(state.active, ObjectEdit())
+    _, obj, prior = _object_edit_for_prompt(state)
     obj.clicks.append(Click(int(x), int(y), bool(positive)))
-    obj.click_mask = (segmenter or choose_segmenter()).segment(frame, obj.clicks)
+    _predict(state, obj, prior, segmenter)
     _drop_if_empty(state)
 
 
+def add_box_corner(state: AppState, x: float, y: float, segmenter: ClickModel | None = None) -> bool:
+    """Box prompt in two clicks (Gradio's image gives clicks, not drags): first corner, then the
+    opposite one. Returns True when the box is complete and the mask was predicted."""
+    require_clip(state)
+    if state.object(state.active) is None:
+        raise UserError("no object selected: add an object first")
+    w, h = state.clip.width, state.clip.height
+    if not (0 <= x < w and 0 <= y < h):
+        raise UserError(f"box corner at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
+    pending = state.clicks.pending_corner
+    if pending is None or pending[:2] != (state.frame, state.active):
+        state.clicks.pending_corner = (state.frame, state.active, float(x), float(y))
+        return False
+    state.clicks.pending_corner = None
+    x0, y0 = pending[2:]
+    if abs(x - x0) < 2 or abs(y - y0) < 2:
+        raise UserError("the two box corners are too close: click two opposite corners of the object")
+    _, obj, prior = _object_edit_for_prompt(state)
+    obj.box = (int(min(x0, x)), int(min(y0, y)), int(max(x0, x)), int(max(y0, y)))
+    _predict(state, obj, prior, segmenter)
+    _drop_if_empty(state)
+    return True
+
+
 def add_display_click(
-    state: AppState, x: float, y: float, positive: bool, segmenter: ClickSegmenter | None = None
+    state: AppState, x: float, y: float, positive: bool, segmenter: ClickModel | None = None
 ) -> None:
     """A click on the shown (resized) frame."""
     require_clip(state)
@@ -121,17 +175,42 @@ def add_display_click(
     add_click(state, x, y, positive, segmenter)
 
 
-def undo_click(state: AppState, segmenter: ClickSegmenter | None = None) -> None:
+def add_display_box_corner(state: AppState, x: float, y: float, segmenter: ClickModel | None = None) -> bool:
+    require_clip(state)
+    scale = display_scale(state.clip.width, state.clip.height)
+    return add_box_corner(state, min(x / scale, state.clip.width - 1), min(y / scale, state.clip.height - 1), segmenter)
+
+
+def choose_candidate(state: AppState, index: int | float | None) -> None:
+    """Show another of the last click's candidate masks (SAM: whole object, part, sub-part)."""
     require_clip(state)
     edit = state.edits.get(state.frame)
     obj = edit.objects.get(state.active) if edit else None
-    if obj is None or not obj.clicks:
+    if obj is None or index in (None, ""):
+        raise UserError("no mask candidates for this object on this frame: click on the object first")
+    try:
+        obj.click_mask = state.clicks.choose(state.frame, state.active, int(index))
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def undo_click(state: AppState, segmenter: ClickModel | None = None) -> None:
+    require_clip(state)
+    edit = state.edits.get(state.frame)
+    obj = edit.objects.get(state.active) if edit else None
+    if obj is None or (not obj.clicks and obj.box is None):
         raise UserError(f"no click to undo for this object on frame {state.frame}")
-    obj.clicks.pop()
     if obj.clicks:
-        obj.click_mask = (segmenter or choose_segmenter()).segment(read_frame(state.clip, state.frame), obj.clicks)
+        obj.clicks.pop()
     else:
-        obj.click_mask = None
+        obj.box = None
+    rec = state.clicks.record(state.frame, state.active)
+    if rec is not None:
+        rec.box = None if obj.box is None else Box(*obj.box)
+    model = segmenter or choose_segmenter()
+    frame = read_frame(state.clip, state.frame)
+    prediction = state.clicks.undo(model, frame, _frame_key(state), state.frame, state.active, obj.clicks)
+    obj.click_mask = None if prediction is None else prediction.mask
     _drop_if_empty(state)
 
 
@@ -139,6 +218,7 @@ def clear_frame(state: AppState) -> None:
     """Remove every annotation of the current frame (all objects, uploads and brush edits)."""
     require_clip(state)
     state.edits.pop(state.frame, None)
+    state.clicks.forget(state.frame)
 
 
 # ---- masks from files and brushes -----------------------------------------------------------
@@ -149,6 +229,7 @@ def apply_mask_upload(state: AppState, path: str | Path | None) -> None:
     mask = load_mask_upload(path, state.clip)
     state.ensure_objects(np.unique(mask))
     state.edits[state.frame] = FrameEdit(base=mask, base_source="upload")
+    state.clicks.forget(state.frame)
     present = sorted(int(v) for v in np.unique(mask) if v)
     state.active = present[0]
 
@@ -220,6 +301,8 @@ def remove_object(state: AppState) -> None:
         raise UserError("keep at least one object (use Clear frame to remove its annotation)")
     gone = state.active
     state.objects = [o for o in state.objects if o.id != gone]
+    for t in {k[0] for k in state.clicks.records}:
+        state.clicks.forget(t, gone)
     for t in list(state.edits):
         edit = state.edits[t]
         edit.objects.pop(gone, None)

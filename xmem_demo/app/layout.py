@@ -11,7 +11,8 @@ from typing import Any
 
 import gradio as gr
 
-from .clicks import choose_segmenter
+from ..clicks import choose_segmenter, resolve_click_model, sam2_installed
+from ..weights import offline
 from .clip import example_clips
 from .limits import (
     DEFAULT_WORKING_SIZE_CPU,
@@ -24,10 +25,17 @@ from .limits import (
 from .models import banner, default_weights, device_choices, weights_choices
 from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
-from .sam import find_checkpoint, sam_installed
 from .state import AppState, cleanup_state
 from .styles import HEADER
 from .tracking import TrackSettings
+
+
+def click_model_line(segmenter) -> str:
+    """Which click model runs (GrabCut says why it is the fallback)."""
+    if segmenter.name == "grabcut":
+        why = resolve_click_model().reason
+        return f"Click-to-mask: **{segmenter.label}** ({why})."
+    return f"Click-to-mask: **{segmenter.label}**."
 
 
 @dataclass
@@ -50,6 +58,7 @@ class Widgets:
     frame_slider: Any
     frame_image: Any
     click_mode: Any
+    candidates: Any
     undo_btn: Any
     clear_btn: Any
     brush_tab: Any
@@ -159,9 +168,9 @@ def build_layout() -> Widgets:
                 add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
                 remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
             legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
-            click_method = gr.Markdown(f"Click-to-mask: **{segmenter0.label}**", elem_id="click-method")
-            with gr.Row(visible=sam_installed() and find_checkpoint() is None):
-                sam_btn = gr.Button("Download Segment Anything weights (ViT-B, 375 MB)", size="sm")
+            click_method = gr.Markdown(click_model_line(segmenter0), elem_id="click-method")
+            with gr.Row(visible=sam2_installed() and resolve_click_model().checkpoint is None and not offline()):
+                sam_btn = gr.Button("Download the SAM 2.1 click model (hiera-tiny, ~156 MB)", size="sm", elem_id="download-click-model")
 
         with gr.Column(scale=7, min_width=420):
             frame_slider = gr.Slider(
@@ -179,7 +188,7 @@ def build_layout() -> Widgets:
                     )
                     with gr.Row():
                         click_mode = gr.Radio(
-                            ["include (+)", "exclude (−)"],
+                            ["include (+)", "exclude (−)", "box (2 corners)"],
                             value="include (+)",
                             show_label=False,
                             scale=3,
@@ -187,6 +196,12 @@ def build_layout() -> Widgets:
                         )
                         undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
                         clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
+                    candidates = gr.Radio(
+                        [],
+                        label="Mask candidates of this click (the click model's predicted IoU): pick another",
+                        visible=False,
+                        elem_id="mask-candidates",
+                    )
                 with gr.Tab("Brush", id="brush-tab") as brush_tab:
                     editor = gr.ImageEditor(
                         label="Paint white to add to the active object, black to remove",
@@ -333,6 +348,7 @@ def build_layout() -> Widgets:
         frame_slider=frame_slider,
         frame_image=frame_image,
         click_mode=click_mode,
+        candidates=candidates,
         undo_btn=undo_btn,
         clear_btn=clear_btn,
         brush_tab=brush_tab,

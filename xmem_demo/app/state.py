@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..clicks import ClickSession
 from .limits import MAX_OBJECTS
 
 
@@ -42,10 +43,11 @@ class ObjectEdit:
     click_mask: np.ndarray | None = None  # bool H x W, from the clicks
     brush_add: np.ndarray | None = None  # bool H x W painted onto the object
     brush_remove: np.ndarray | None = None  # bool H x W painted off the object
+    box: tuple[int, int, int, int] | None = None  # box prompt (x0, y0, x1, y1), full-resolution pixels
 
     @property
     def is_empty(self) -> bool:
-        return not self.clicks and self.brush_add is None and self.brush_remove is None
+        return not self.clicks and self.box is None and self.brush_add is None and self.brush_remove is None
 
     def mask(self, hw: tuple[int, int]) -> np.ndarray:
         out = np.zeros(hw, bool) if self.click_mask is None else self.click_mask.copy()
@@ -131,6 +133,7 @@ class AppState:
     runs: int = 0
     running: bool = False
     stop_requested: bool = False
+    clicks: ClickSession = field(default_factory=ClickSession)  # embedding cache, refinement logits
 
     # ---- objects ----------------------------------------------------------------------------
     def object(self, obj_id: int) -> ObjectInfo | None:
@@ -175,6 +178,7 @@ class AppState:
         self.active = 1
         self.edits = {}
         self.result = None
+        self.clicks = ClickSession()
 
 
 # ---- the visitor's temporary folder ---------------------------------------------------------

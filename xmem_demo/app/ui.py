@@ -17,9 +17,11 @@ import gradio as gr
 from ..checkpoint import CheckpointError
 from ..session import MaskError
 from ..video import VideoError
-from ..weights import WeightsError, download_official
+from ..weights import WeightsError, download_official, offline
 from . import actions
-from .clicks import choose_segmenter
+from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
+from ..clicks.choose import requested_model
+from ..clicks.download import download_click_model
 from .limits import (
     DEFAULT_WORKING_SIZE_CPU,
     DEFAULT_WORKING_SIZE_GPU,
@@ -29,13 +31,12 @@ from .limits import (
 from .models import banner
 from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
-from .sam import SamError, download_sam
 from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
-from .layout import build_layout
+from .layout import build_layout, click_model_line
 from .styles import CSS, theme
 from .tracking import TrackSettings, run_tracking
 
-VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, SamError, ValueError, OSError)
+VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, ClickModelError, ValueError, OSError)
 
 
 def visitor_errors(fn: Callable) -> Callable:
@@ -194,16 +195,40 @@ def build_demo() -> gr.Blocks:
             actions.set_frame(s, index)
             return view(s, with_editor=True)
 
+        def candidates(s: AppState) -> dict:
+            """The last click's candidate masks (SAM gives three for one click), if there are several."""
+            scores = s.clicks.candidates(s.frame, s.active)
+            best = s.clicks.last_prediction.best if len(scores) > 1 else None
+            choices = [(f"{i + 1} · {score:.2f}", i) for i, score in enumerate(scores)]
+            return {w.candidates: gr.update(choices=choices, value=best, visible=len(scores) > 1)}
+
+        def click_view(s: AppState) -> dict:
+            return {**view(s), **candidates(s)}
+
         @visitor_errors
         def on_select(s: AppState, mode: str, evt: gr.SelectData):
             x, y = evt.index[:2]
+            if mode.startswith("box"):
+                if not actions.add_display_box_corner(s, float(x), float(y)):
+                    return {**click_view(s), w.status: "Box: first corner set; click the opposite corner."}
+                return click_view(s)
             actions.add_display_click(s, float(x), float(y), mode.startswith("include"))
-            return view(s)
+            return click_view(s)
 
         @visitor_errors
         def on_api_click(s: AppState, x: float, y: float, positive: bool):
             actions.add_click(s, float(x), float(y), bool(positive))
-            return view(s)
+            return click_view(s)
+
+        @visitor_errors
+        def on_candidate(s: AppState, index):
+            actions.choose_candidate(s, index)
+            return click_view(s)
+
+        @visitor_errors
+        def on_undo(s: AppState):
+            actions.undo_click(s)
+            return click_view(s)
 
         def simple(fn: Callable[..., Any]) -> Callable[..., dict]:
             @visitor_errors
@@ -220,9 +245,11 @@ def build_demo() -> gr.Blocks:
             api_name="set_frame",
             trigger_mode="always_last",
         )
-        w.frame_image.select(on_select, [w.state, w.click_mode], view_outputs, api_visibility="private")
-        w.api_click_btn.click(on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], view_outputs, api_name="click")
-        w.undo_btn.click(simple(actions.undo_click), w.state, view_outputs, api_name="undo")
+        click_outputs = view_outputs + [w.candidates]
+        w.frame_image.select(on_select, [w.state, w.click_mode], click_outputs, api_visibility="private")
+        w.api_click_btn.click(on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], click_outputs, api_name="click")
+        w.undo_btn.click(on_undo, w.state, click_outputs, api_name="undo")
+        w.candidates.input(on_candidate, [w.state, w.candidates], click_outputs, api_name="choose_candidate")
         w.clear_btn.click(simple(actions.clear_frame), w.state, view_outputs, api_name="clear_frame")
         w.mask_file.upload(
             simple(actions.apply_mask_upload), [w.state, w.mask_file], view_outputs, api_name="upload_mask"
@@ -330,12 +357,51 @@ def build_demo() -> gr.Blocks:
 
         w.download_btn.click(on_download, None, [w.banner_box, w.weights], api_name="download_weights")
 
-        @visitor_errors
-        def on_sam(progress_bar=gr.Progress(track_tqdm=True)):
-            download_sam("vit_b")
-            return f"Click-to-mask: **{choose_segmenter().label}**"
+        def on_click_model_download():
+            """Fetch the SAM 2.1 weights, with the progress in the click-model line (and on the console)."""
+            import queue
+            import threading
 
-        w.sam_btn.click(on_sam, None, w.click_method, api_visibility="private")
+            news: queue.Queue = queue.Queue()
+
+            def report(done: int, total: int | None) -> None:
+                news.put((done, total))
+
+            def work() -> None:
+                try:
+                    download_click_model(progress=report)
+                    news.put(("done", None))
+                except Exception as err:  # reported in the page: the generator below must always end
+                    news.put(("error", f"{type(err).__name__}: {err}" if not isinstance(err, WeightsError) else str(err)))
+
+            threading.Thread(target=work, daemon=True).start()
+            while True:
+                item = news.get()
+                if item[0] == "done":
+                    yield click_model_line(choose_segmenter()), gr.update(visible=False)
+                    return
+                if item[0] == "error":
+                    yield f"Click-to-mask: **GrabCut (offline fallback)**: the SAM 2.1 download failed: {item[1]}", gr.update()
+                    return
+                done, total = item
+                while not news.empty() and news.queue[0][0] not in ("done", "error"):
+                    done, total = news.get()
+                of = f" of {total / 2**20:.0f} MB ({100 * done / total:.0f}%)" if total else " MB"
+                yield f"Downloading the SAM 2.1 click model: {done / 2**20:.1f}{of}; GrabCut until then.", gr.update()
+
+        w.sam_btn.click(
+            on_click_model_download, None, [w.click_method, w.sam_btn], api_name="download_click_model"
+        )
+
+        def on_page_load():
+            """First use: fetch the SAM 2.1 weights if they can be had (never when XMEM_DEMO_OFFLINE=1)."""
+            choice = resolve_click_model()
+            if choice.checkpoint is None and sam2_installed() and not offline() and requested_model() != "grabcut":
+                yield from on_click_model_download()
+            else:
+                yield click_model_line(choose_segmenter()), gr.update()
+
+        demo.load(on_page_load, None, [w.click_method, w.sam_btn], api_visibility="private")
 
         def on_unload(request: gr.Request) -> None:
             remove_session_dir(session_dir_for(request.session_hash))
