@@ -6,7 +6,11 @@ click goes to the interior-most point of the larger error region (missed object:
 spurious area: negative click). Prints the IoU after 1, 2, 3 and 5 clicks for each mask and the
 mean over the four masks.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=$PWD python3 benchmarks/grabcut_judo.py [--golden DIR]
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD python3 benchmarks/grabcut_judo.py [--golden DIR] [--stateless]
+
+Default: clicks go through `xmem_demo.clicks.ClickSession`, as in the app (each click refines the
+previous mask). --stateless: GrabCut re-run from all clicks each time (what the app did before
+issue 10; the only mode that code has, so run this mode on the old code to compare).
 
 Frames and masks: `golden.npz` of ../shared/golden/xmem-judo (329 x 185 frames; see its README).
 """
@@ -51,13 +55,21 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-def evaluate(segmenter, frame: np.ndarray, gt: np.ndarray) -> dict[int, float]:
+def evaluate(segmenter, frame: np.ndarray, gt: np.ndarray, stateless: bool) -> dict[int, float]:
     clicks: list[SimClick] = []
     pred = np.zeros_like(gt)
     out = {}
+    session = None
+    if not stateless:
+        from xmem_demo.clicks import ClickSession
+
+        session = ClickSession()
     for n in range(1, max(CLICK_COUNTS) + 1):
         clicks.append(next_click(gt, pred))
-        pred = segmenter.segment(frame, clicks)
+        if session is None:
+            pred = segmenter.segment(frame, clicks)
+        else:
+            pred = session.step(segmenter, frame, "judo", 0, 1, list(clicks)).mask
         if n in CLICK_COUNTS:
             out[n] = iou(pred, gt)
     return out
@@ -66,17 +78,22 @@ def evaluate(segmenter, frame: np.ndarray, gt: np.ndarray) -> dict[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN)
+    parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
+    parser.add_argument("--refine-fraction", type=float, default=None, help="(tuning) GrabCutSegmenter.refine_fraction")
+    parser.add_argument("--negative-fraction", type=float, default=None, help="(tuning) GrabCutSegmenter.negative_fraction")
     args = parser.parse_args()
     from xmem_demo.app.clicks import GrabCutSegmenter  # the import path that exists before and after issue 10
 
     data = np.load(args.golden / "golden.npz")
-    segmenter = GrabCutSegmenter()
+    tuning = {k: v for k, v in (("refine_fraction", args.refine_fraction), ("negative_fraction", args.negative_fraction)) if v is not None}
+    segmenter = GrabCutSegmenter(**tuning)
+    print(f"mode: {'stateless (re-run from all clicks)' if args.stateless else 'ClickSession (clicks refine)'} {tuning or ''}")
     rows = []
     start = time.perf_counter()
     for i, t in enumerate(data["mask_frames"]):
         labels = data["masks"][i]
         label = int(labels.max())
-        scores = evaluate(segmenter, data["frames"][t], labels == label)
+        scores = evaluate(segmenter, data["frames"][t], labels == label, args.stateless)
         rows.append(scores)
         cells = "  ".join(f"{n} click{'s' if n > 1 else ''}: {scores[n]:.3f}" for n in CLICK_COUNTS)
         print(f"mask {i} (t={t}, label {label}, {int((labels == label).sum())} px): {cells}")

@@ -181,6 +181,20 @@ def add_display_box_corner(state: AppState, x: float, y: float, segmenter: Click
     return add_box_corner(state, min(x / scale, state.clip.width - 1), min(y / scale, state.clip.height - 1), segmenter)
 
 
+def click_note(state: AppState) -> str:
+    """What the clicks on this frame build on, and the embedding cache's counters (for the status line)."""
+    if state.clip is None:
+        return ""
+    rec = state.clicks.record(state.frame, state.active)
+    cache = state.clicks.cache
+    note = ""
+    if rec is not None and rec.prior_mask is not None:
+        note += " Clicks here refine the mask this object already had on this frame."
+    if cache.computed:
+        note += f" Click model: {cache.computed} frame embedding(s) computed, {cache.reused} reused."
+    return note
+
+
 def choose_candidate(state: AppState, index: int | float | None) -> None:
     """Show another of the last click's candidate masks (SAM: whole object, part, sub-part)."""
     require_clip(state)

@@ -92,6 +92,7 @@ def build_demo() -> gr.Blocks:
             note = f"Annotated frames: {ann}." if ann else "No annotation yet: click on the object."
             if s.result is not None and s.result.first <= s.frame <= s.result.last and s.frame not in s.edits:
                 note += " This frame shows the tracking result: click to correct it, then Track again."
+            note += actions.click_note(s)
             image = actions.frame_view(s)
             out = {
                 w.state: s,

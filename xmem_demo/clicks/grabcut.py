@@ -53,6 +53,8 @@ class GrabCutSegmenter:
         work_side: int = WORK_SIDE,
         iterations: int = 5,
         seed_fractions: Sequence[float] = (0.12, 0.08, 0.2, 0.05),
+        refine_fraction: float = 0.05,
+        negative_fraction: float = 0.0,
     ) -> None:
         self.work_side = work_side
         self.iterations = iterations
@@ -61,15 +63,24 @@ class GrabCutSegmenter:
         # than most of the frame (GrabCut can collapse onto the seeds when the object's
         # colours also fill the background).
         self.seed_fractions = tuple(seed_fractions)
+        # When refining a mask, positive clicks add a smaller "probably object" disc, negative
+        # clicks a "probably background" disc (fractions of the short side; 0: the dot only).
+        self.refine_fraction = refine_fraction
+        self.negative_fraction = negative_fraction
 
     # ---- the interface shared with the SAM 2.1 segmenter ----------------------------------
     def predict(self, frame: np.ndarray, prompt: Prompt, cache=None, key: Hashable | None = None) -> Prediction:
-        """One candidate; `cache` and `key` are unused (GrabCut has no image embedding)."""
+        """One candidate; `cache` and `key` are unused (GrabCut has no image embedding).
+
+        Its "logits" are the mask at GrabCut's working size: fed back as `prior_logits` with the
+        next click, the new click refines the previous mask (as with SAM) instead of restarting.
+        """
         h, w = frame.shape[:2]
-        if not prompt.has_positive and prompt.prior_mask is None:
+        prior = prompt.prior_mask if prompt.prior_logits is None else np.asarray(prompt.prior_logits) > 0
+        if not prompt.has_positive and (prior is None or not prior.any()):
             return Prediction.empty((h, w))
-        mask = self._segment(frame, list(prompt.clicks), prompt.box, prompt.prior_mask)
-        return Prediction([mask], [1.0], [None], 0)
+        mask, small = self._segment(frame, list(prompt.clicks), prompt.box, prior)
+        return Prediction([mask], [1.0], [small], 0)
 
     def segment(self, frame: np.ndarray, clicks: Sequence[PointLike]) -> np.ndarray:
         """frame: H x W x 3 uint8 RGB; returns a bool H x W mask (empty without positive clicks)."""
@@ -78,20 +89,21 @@ class GrabCutSegmenter:
     # ---- GrabCut ----------------------------------------------------------------------------
     def _segment(
         self, frame: np.ndarray, clicks: list[PointLike], box: Box | None, prior: np.ndarray | None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mask at frame size, mask at working size)."""
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_side / max(h, w))
         size = (round(w * scale), round(h * scale))
         small = frame if scale == 1.0 else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         small_prior = None
         if prior is not None:
-            small_prior = prior if scale == 1.0 else cv2.resize(prior.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+            small_prior = prior if prior.shape[::-1] == size else cv2.resize(prior.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         bgr = np.ascontiguousarray(small[..., ::-1])
         short = min(small.shape[:2])
         dot = max(2, short // 60)
         positives = [c for c in clicks if c.positive]
         if small_prior is not None and small_prior.any():
-            fractions: Sequence[float] = (0.0,)  # the prior says where the object is: no disc needed
+            fractions: Sequence[float] = (self.refine_fraction,)  # the prior says where the object is
         elif box is not None and not positives:
             fractions = (0.0,)
         else:
@@ -105,9 +117,8 @@ class GrabCutSegmenter:
             fallback = fg if fallback is None or area > fallback.sum() and area < 0.6 * fg.size else fallback
         else:
             fg = fallback
-        if scale != 1.0:
-            fg = cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
-        return fg
+        full = fg if scale == 1.0 else cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+        return full, fg
 
     def _grabcut(
         self,
@@ -137,6 +148,10 @@ class GrabCutSegmenter:
         if radius > 0:
             for c in positives:
                 _disc(seeds, c.x * scale, c.y * scale, radius, cv2.GC_PR_FGD)
+        if self.negative_fraction > 0 and prior is not None:
+            for c in clicks:
+                if not c.positive:
+                    _disc(seeds, c.x * scale, c.y * scale, self.negative_fraction * min(sh, sw), cv2.GC_PR_BGD)
         for c in clicks:  # in click order: a later click wins where two overlap
             _disc(seeds, c.x * scale, c.y * scale, dot, cv2.GC_FGD if c.positive else cv2.GC_BGD)
         if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
