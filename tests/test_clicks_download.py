@@ -1,0 +1,118 @@
+"""Fetching the SAM 2.1 click-model weights with the project's downloader, against a local HTTP
+server on 127.0.0.1 (success, 404, truncated, wrong hash, not a checkpoint, no network)."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import threading
+
+import pytest
+
+from xmem_demo.clicks import SAM2_MODELS, resolve_click_model
+from xmem_demo.clicks.download import download_click_model
+from xmem_demo.weights import WeightsError
+
+from .app_fixtures import free_port
+from .click_fixtures import sam2_checkpoint  # noqa: F401  (fixture)
+
+NAME = "sam2.1_hiera_tiny.pt"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    body: bytes = b""
+    mode: str = "ok"  # ok | 404 | truncated
+
+    def do_GET(self):  # noqa: N802
+        if self.mode == "404" or not self.path.endswith("/" + NAME):
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body[: len(self.body) // 3] if self.mode == "truncated" else self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def serve(tmp_path, monkeypatch):
+    """serve(body, mode) -> the cache folder; the app downloads from this server."""
+    servers = []
+
+    def start(body: bytes, mode: str = "ok"):
+        handler = type("H", (_Handler,), {"body": body, "mode": mode})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        monkeypatch.setenv("XMEM_DEMO_CLICK_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/sam2/")
+        return tmp_path / "cache"
+
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+    monkeypatch.delenv("XMEM_DEMO_CLICK_CHECKPOINT", raising=False)
+    monkeypatch.delenv("XMEM_DEMO_CLICK_MODEL", raising=False)
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+
+
+def leftovers(cache):
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def test_download_with_progress_then_sam_is_chosen(serve, sam2_checkpoint):
+    cache = serve(sam2_checkpoint.read_bytes())
+    assert resolve_click_model().name == "grabcut"
+    seen = []
+    path = download_click_model(progress=lambda done, total: seen.append((done, total)))
+    size = sam2_checkpoint.stat().st_size
+    assert path == cache / NAME and path.stat().st_size == size
+    assert seen and seen[-1] == (size, size) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    assert leftovers(cache) == [NAME]  # no .part left behind
+    choice = resolve_click_model()
+    assert choice.name == "sam2.1-tiny" and choice.checkpoint == path
+    assert download_click_model(progress=False) == path  # cached: no second transfer
+
+
+def test_404(serve):
+    cache = serve(b"", mode="404")
+    with pytest.raises(WeightsError, match=r"HTTP 404.*place it at .*sam2.1_hiera_tiny.pt"):
+        download_click_model(progress=False)
+    assert leftovers(cache) == []
+
+
+def test_truncated_transfer_is_not_kept(serve):
+    cache = serve(b"x" * 300_000, mode="truncated")
+    with pytest.raises(WeightsError, match="incomplete"):
+        download_click_model(progress=False)
+    assert leftovers(cache) == []
+
+
+def test_wrong_hash_is_not_kept(serve, monkeypatch):
+    spec = SAM2_MODELS["sam2.1-tiny"]
+    monkeypatch.setitem(SAM2_MODELS, "sam2.1-tiny", dataclasses.replace(spec, sha256="0" * 64))
+    cache = serve(b"some bytes that are not the published file")
+    with pytest.raises(WeightsError, match="sha256"):
+        download_click_model(progress=False)
+    assert leftovers(cache) == []
+
+
+def test_a_file_that_does_not_load_is_not_kept(serve):
+    cache = serve(b"an html error page, say")
+    with pytest.raises(WeightsError, match="not usable.*not a readable checkpoint"):
+        download_click_model(progress=False)
+    assert leftovers(cache) == []
+    assert resolve_click_model().name == "grabcut"
+
+
+def test_no_network(serve, monkeypatch, tmp_path):
+    serve(b"")
+    monkeypatch.setenv("XMEM_DEMO_CLICK_WEIGHTS_URL", f"http://127.0.0.1:{free_port()}/nothing-listens-here/")
+    with pytest.raises(WeightsError, match="no network access"):
+        download_click_model(progress=False)
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
+    with pytest.raises(WeightsError, match="OFFLINE"):
+        download_click_model(progress=False)
+    assert leftovers(tmp_path / "cache") == []
