@@ -34,6 +34,7 @@ from .model import XMem
 from .model.blocks import soft_aggregate
 from .records import FrameHook, FrameRecord
 from .validate import check_frame, check_precision
+from .video import working_shape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -144,11 +145,13 @@ class InferenceSession:
         image = image.to(self.device).permute(2, 0, 1)
         image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
         if self.working_size is not None:
+            # The official eval.py --size: bilinear, antialiased when shrinking (torchvision
+            # Resize), to the short side working_size, long side truncated (video.working_shape).
             h, w = image.shape[-2:]
-            scale = self.working_size / min(h, w)
-            if scale != 1:
-                size = (round(h * scale), round(w * scale))
-                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=scale < 1)[0]
+            size = working_shape(h, w, self.working_size)
+            if size != (h, w):
+                shrink = size[0] < h
+                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=shrink)[0]
         return (image - self._mean) / self._std
 
     def _prepare_mask(

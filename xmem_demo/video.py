@@ -305,11 +305,17 @@ def open_video(path: str | Path, check_end: bool = True) -> VideoSource:
 
 # ---- resizing ------------------------------------------------------------------------------
 def working_shape(height: int, width: int, size: int | None) -> tuple[int, int]:
-    """(h, w) with the short side equal to `size` (None or -1: unchanged)."""
+    """(h, w) with the short side equal to `size` (None or -1: unchanged).
+
+    The official rule (eval.py --size, through torchvision's `Resize(size)`): the short side
+    becomes `size` and the long side `int(size * long / short)`, truncated, not rounded
+    (1366x768 at 480 -> 853 x 480, not 854).
+    """
     if size in (None, -1):
         return height, width
-    scale = size / min(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    if height <= width:
+        return int(size), max(1, int(size * width / height))
+    return max(1, int(size * height / width)), int(size)
 
 
 def resize_short_side(frame: np.ndarray, size: int | None) -> np.ndarray:

@@ -40,8 +40,9 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def click_image_at(page, selector: str, x: float, y: float, width: int) -> None:
-    """Click pixel (x, y) of a frame `width` pixels wide, shown (resized, centred) in `selector`.
+def image_point(page, selector: str, width: int):
+    """A function (x, y) -> page coordinates of pixel (x, y) of a frame `width` pixels wide,
+    shown (resized, centred) in `selector`.
 
     Mirrors Gradio's own mapping: the browser shows the sent image shrunk to fit, never enlarged.
     """
@@ -53,7 +54,12 @@ def click_image_at(page, selector: str, x: float, y: float, width: int) -> None:
     shown = min(box["width"] / nat_w, box["height"] / nat_h, 1.0)
     left = box["x"] + (box["width"] - nat_w * shown) / 2
     top = box["y"] + (box["height"] - nat_h * shown) / 2
-    page.mouse.click(left + (x + 0.5) * sent * shown, top + (y + 0.5) * sent * shown)
+    return lambda x, y: (left + (x + 0.5) * sent * shown, top + (y + 0.5) * sent * shown)
+
+
+def click_image_at(page, selector: str, x: float, y: float, width: int) -> None:
+    """Click pixel (x, y) of a frame `width` pixels wide, shown in `selector` (see image_point)."""
+    page.mouse.click(*image_point(page, selector, width)(x, y))
 
 
 def save_download(page, selector: str, target: Path) -> Path:

@@ -250,6 +250,7 @@ def build_layout() -> Widgets:
                 value=weights0,
                 label="Weights",
                 info="auto: the official XMem weights if cached or downloadable, else the bundled mini model",
+                elem_id="weights",
             )
             device = gr.Dropdown(
                 device_choices(), value="auto", label="Device", info="auto: CUDA, then Apple MPS, then CPU"
@@ -318,7 +319,9 @@ def build_layout() -> Widgets:
                 info="off: working memory only (grows without bound)",
             )
         with gr.Row():
-            download_btn = gr.Button("Download official XMem weights now (~250 MB)", size="sm")
+            download_btn = gr.Button(
+                "Download official XMem weights now (~250 MB)", size="sm", elem_id="download-weights"
+            )
         gr.Markdown(limits_markdown())
 
     # API-only controls: clicks by full-resolution coordinates (the image's select event

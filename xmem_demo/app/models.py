@@ -8,15 +8,17 @@ Nothing per visitor is kept here.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import torch
 
 from ..checkpoint import load_model
 from ..model import XMem
 from ..session import pick_device
-from ..weights import OFFICIAL_FILES, WeightsError, resolve
+from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, offline, resolve
 
 WEIGHTS_ENV = "XMEM_DEMO_WEIGHTS"  # default weights choice of the app: auto, mini, xmem, or a .pth path
 
@@ -56,14 +58,46 @@ def device_choices() -> list[str]:
     return out
 
 
+def download_blocker(timeout: float = 3.0) -> str | None:
+    """Why the official weights cannot be downloaded now (None: they can, as far as we know).
+
+    Downloads are off with XMEM_DEMO_OFFLINE=1; otherwise one TCP connection to the download
+    host (at most `timeout` seconds) tells whether there is a network path to it.
+    """
+    if offline():
+        return "downloads are switched off (XMEM_DEMO_OFFLINE=1)"
+    url = urlsplit(base_url())
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"this machine cannot reach {host} ({err.strerror or type(err).__name__}): it looks offline"
+
+
 def banner(name: str) -> Banner:
-    """What would run for `name`, without loading or downloading anything."""
+    """What would run for `name`, without loading or downloading anything.
+
+    For official weights that are not cached, it says before Track whether they can be
+    downloaded (see `download_blocker`): offline, Track could not run them.
+    """
     try:
         choice = resolve(name, allow_download=False)
     except WeightsError as err:
         if name in OFFICIAL_FILES:
+            file = OFFICIAL_FILES[name]
+            blocker = download_blocker()
+            if blocker is None:
+                return Banner(
+                    f"Official weights '{name}' are not cached yet: {file} (~250 MB) is downloaded when you press "
+                    "Track (or now, with the button in Advanced settings).",
+                    True,
+                )
             return Banner(
-                f"Official weights '{name}' are not cached yet: they are downloaded when you press Track.", True
+                f"Official weights '{name}' cannot be used here: {file} is not cached and {blocker}. Choose 'mini' "
+                f"or 'auto' to track now, or place {file} at {cached_path(name)} and choose '{name}' again.",
+                False,
+                ok=False,
             )
         return Banner(f"No usable weights: {err}", False, ok=False)
     return Banner(choice.notice, choice.official)

@@ -17,7 +17,7 @@ import gradio as gr
 from ..checkpoint import CheckpointError
 from ..session import MaskError
 from ..video import VideoError
-from ..weights import WeightsError, download_official, offline
+from ..weights import WeightsError, cached_path, download_official, offline
 from . import actions
 from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
 from ..clicks.choose import requested_model
@@ -28,11 +28,15 @@ from .limits import (
     MAX_CONCURRENT_RUNS,
     MAX_UPLOAD,
 )
-from .models import banner
+from .models import banner, download_blocker
 from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
 from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
 from .layout import build_layout, click_model_line
+
+# Click, undo and clear events run one at a time (all visitors together) so that one visitor's
+# rapid clicks are applied in order to their state; a click takes ~0.1-0.5 s of click-to-mask.
+ANNOTATE_WORKERS = 1
 from .styles import CSS, theme
 from .tracking import TrackSettings, run_tracking
 
@@ -246,12 +250,25 @@ def build_demo() -> gr.Blocks:
             api_name="set_frame",
             trigger_mode="always_last",
         )
+        # Every click counts, in order: a click made while the previous one is still being
+        # segmented is queued (trigger_mode="multiple"; Gradio's default "once" drops it); the
+        # frame keeps taking clicks meanwhile (show_progress="minimal": the default "full"
+        # covers the image with a loading overlay that swallows them); and clicks, undo,
+        # candidate choice and clear share one queue with one worker, so they run one at a
+        # time in the order they were made (they all change the same per-visitor state).
+        annotate = dict(
+            trigger_mode="multiple", concurrency_id="annotate", concurrency_limit=ANNOTATE_WORKERS, show_progress="minimal"
+        )
         click_outputs = view_outputs + [w.candidates]
-        w.frame_image.select(on_select, [w.state, w.click_mode], click_outputs, api_visibility="private")
-        w.api_click_btn.click(on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], click_outputs, api_name="click")
-        w.undo_btn.click(on_undo, w.state, click_outputs, api_name="undo")
-        w.candidates.input(on_candidate, [w.state, w.candidates], click_outputs, api_name="choose_candidate")
-        w.clear_btn.click(simple(actions.clear_frame), w.state, view_outputs, api_name="clear_frame")
+        w.frame_image.select(on_select, [w.state, w.click_mode], click_outputs, api_visibility="private", **annotate)
+        w.api_click_btn.click(
+            on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], click_outputs, api_name="click", **annotate
+        )
+        w.undo_btn.click(on_undo, w.state, click_outputs, api_name="undo", **annotate)
+        w.candidates.input(
+            on_candidate, [w.state, w.candidates], click_outputs, api_name="choose_candidate", **annotate
+        )
+        w.clear_btn.click(simple(actions.clear_frame), w.state, view_outputs, api_name="clear_frame", **annotate)
         w.mask_file.upload(
             simple(actions.apply_mask_upload), [w.state, w.mask_file], view_outputs, api_name="upload_mask"
         )
@@ -292,8 +309,10 @@ def build_demo() -> gr.Blocks:
                     f"settings must be whole numbers (processing resolution '{size}', frame range '{lo}'..'{hi}')"
                 ) from None
             s.running = True
+            total = 0
             try:
                 for u in run_tracking(s, settings):
+                    total = u.total
                     out: dict = {
                         w.state: s,
                         w.progress: progress_html(u.phase, u.done, u.total, u.fps, u.eta_s, u.note),
@@ -308,6 +327,11 @@ def build_demo() -> gr.Blocks:
                         out.update(view(s))
                         out[w.banner_box] = banner_html(b.text, b.official, b.ok)
                     yield out
+            except VISITOR_ERRORS as err:
+                # The progress line says what went wrong (not "loading weights" forever); the
+                # .failure() listener below then clears Gradio's error badges from the outputs.
+                yield {w.progress: progress_html("failed", 0, total, note=f"Track failed: {err}")}
+                raise
             finally:
                 s.running = False
 
@@ -325,7 +349,7 @@ def build_demo() -> gr.Blocks:
             w.banner_box,
             *view_outputs,
         ]
-        w.track_btn.click(
+        track_event = w.track_btn.click(
             on_track,
             [w.state, *settings_inputs],
             track_outputs,
@@ -333,6 +357,19 @@ def build_demo() -> gr.Blocks:
             concurrency_limit=MAX_CONCURRENT_RUNS,
             concurrency_id="track",
             show_progress="hidden",
+        )
+
+        def after_failed_track(s: AppState, weights: str, progress: str) -> dict:
+            """A failed run leaves a usable page: every output refreshed (which removes the
+            'Error' badges Gradio puts on them), the failure kept in the progress line, the
+            banner saying what the chosen weights can do."""
+            out = {**view(s), **results(s), w.progress: progress, w.banner_box: on_weights(weights)}
+            out[w.memory_plot] = memory_figure([], s.clip.num_frames if s.clip else None)
+            out[w.preview] = None
+            return out
+
+        track_event.failure(
+            after_failed_track, [w.state, w.weights, w.progress], track_outputs, api_visibility="private"
         )
 
         def on_stop(s: AppState) -> str:
@@ -353,10 +390,17 @@ def build_demo() -> gr.Blocks:
 
         @visitor_errors
         def on_download(progress_bar=gr.Progress(track_tqdm=True)):
+            blocker = download_blocker()
+            if blocker is not None and not cached_path("xmem").exists():
+                raise UserError(f"cannot download the official weights: {blocker}")
             download_official("xmem")
             return on_weights("xmem"), gr.update(value="xmem")
 
-        w.download_btn.click(on_download, None, [w.banner_box, w.weights], api_name="download_weights")
+        # A failed download: the message as a toast, then the banner and the weights menu are
+        # refreshed (never left under an 'Error' badge).
+        w.download_btn.click(
+            on_download, None, [w.banner_box, w.weights], api_name="download_weights"
+        ).failure(lambda name: (on_weights(name), name), w.weights, [w.banner_box, w.weights], api_visibility="private")
 
         def on_click_model_download():
             """Fetch the SAM 2.1 weights, with the progress in the click-model line (and on the console)."""
