@@ -26,11 +26,10 @@ import pytest
 from xmem_demo import InferenceSession, MemoryConfig, load_model
 from xmem_demo.synthetic import make_clip
 from xmem_demo.video import open_video, read_index_mask
-from xmem_demo.weights import MINI_PATH
+from xmem_demo.resources import EXAMPLE_CLIP, EXAMPLE_MASK, MINI_WEIGHTS
 
 STILL_IOU = 0.8
 STEPS = 6
-REPO = Path(__file__).resolve().parents[1]
 
 # Checkpoints measured to fail the real-frame case: sha256 -> (name, worst IoU measured).
 KNOWN_TO_DROP_REAL_STILL_FRAME = {
@@ -40,14 +39,7 @@ KNOWN_TO_DROP_REAL_STILL_FRAME = {
 
 def bundled_models() -> list[Path]:
     """Every checkpoint shipped with the package (the folder of the mini model)."""
-    return sorted(MINI_PATH.parent.glob("*.pth"))
-
-
-def example(name: str) -> Path:
-    for folder in (REPO / "xmem_demo" / "assets" / "examples", REPO / "assets" / "examples"):
-        if (folder / name).exists():
-            return folder / name
-    raise FileNotFoundError(f"bundled example {name} not found")
+    return sorted(MINI_WEIGHTS.parent.glob("*.pth"))
 
 
 @lru_cache(maxsize=None)
@@ -88,8 +80,8 @@ def test_still_real_frame_keeps_its_mask(bundled, request):
             reason=f"{path.name} = {known[0]}: keeps IoU {known[1]} on a still judo frame (needs >= {STILL_IOU}); "
                    "a better bundled model (issue 11) turns this into an ordinary test",
         ))
-    with open_video(example("judo.mp4")) as video:
+    with open_video(EXAMPLE_CLIP) as video:
         frame = video.get(0)
-    mask = read_index_mask(example("judo_mask_00000.png"))
+    mask = read_index_mask(EXAMPLE_MASK)
     ious = still_frame_ious(model, frame, mask)
     assert ious[1:].min() >= STILL_IOU, f"IoU per step: {ious.min(1).round(3).tolist()}"
