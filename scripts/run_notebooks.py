@@ -4,6 +4,7 @@
     python scripts/run_notebooks.py                  # all of notebooks/*.ipynb
     python scripts/run_notebooks.py notebooks/04_long_term_memory.ipynb
     python scripts/run_notebooks.py --dry-run        # execute, report times, write nothing
+    python scripts/run_notebooks.py --quick          # what CI runs (shorter long runs), write nothing
 
 Each notebook runs top to bottom in a fresh `python3` kernel started in notebooks/ (as
 JupyterLab does), with XMEM_DEMO_OFFLINE=1 unless --online (no download is attempted, so
@@ -58,12 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="execute and report, but do not write")
     p.add_argument("--online", action="store_true", help="allow downloading official weights")
     p.add_argument("--weights", help="run with these weights instead of WEIGHTS = 'auto' (implies --dry-run)")
+    p.add_argument("--quick", action="store_true",
+                   help="the test suite's shorter runs (XMEM_NOTEBOOK_QUICK=1; implies --dry-run)")
     args = p.parse_args(argv)
+    # Committed outputs come from the full runs; --quick times what CI runs.
+    if args.quick:
+        os.environ["XMEM_NOTEBOOK_QUICK"] = "1"
+    else:
+        os.environ.pop("XMEM_NOTEBOOK_QUICK", None)
 
     if not args.online:
         os.environ["XMEM_DEMO_OFFLINE"] = "1"  # inherited by the kernels
     paths = args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))
-    write = not (args.dry_run or args.weights)
+    write = not (args.dry_run or args.weights or args.quick)
     failed = []
     for path in paths:
         path = path.resolve()

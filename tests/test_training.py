@@ -67,3 +67,25 @@ def test_training_resumes_exactly(tmp_path):
 
     model = load_model(exported)
     assert "NOT the official XMem" in model.model_card
+
+
+def test_committed_run_loads(tmp_path):
+    """training_runs/mini-cpu/state.pth (the CPU run later sessions continue) is a complete training state."""
+    import json
+    from pathlib import Path
+
+    from xmem_demo.config import ModelConfig
+    from xmem_demo.model import XMem
+    from xmem_demo.training.state import read_state
+
+    path = Path(__file__).resolve().parents[1] / "training_runs" / "mini-cpu" / "state.pth"
+    state = read_state(path)
+    assert state["steps_done"] > 0 and state["train_seconds"] > 0
+    curve = [json.loads(c) for c in state["curve"]]
+    assert curve and all(0 <= p["val_J&F"] <= 1 for p in curve)
+    model = XMem(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["state_dict"])
+    assert {"state", "param_groups"} <= set(state["optimizer"])
+    with pytest.raises(ValueError, match="not an xmem-demo training state"):
+        torch.save({"format": "something else"}, tmp_path / "other.pth")
+        read_state(tmp_path / "other.pth")

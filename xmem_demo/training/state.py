@@ -3,7 +3,7 @@
 One file (`torch.save`, read back with `weights_only=True`) holds everything needed to
 continue exactly where a run stopped, in a later session or on another machine:
 
-    python -m xmem_demo.training.train --resume runs/mini-cpu/state.pth
+    python -m xmem_demo.training.train --resume training_runs/mini-cpu/state.pth
 
 Random generator states are stored as JSON text (plain strings load safely), the learning
 curve as a list of JSON records. The file is small (the mini network and Adam's two moments,

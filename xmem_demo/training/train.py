@@ -1,7 +1,7 @@
 """Train the bundled `mini` XMem on synthetic videos, following the official recipe's ideas.
 
     python -m xmem_demo.training.train --max-minutes 110 --out /tmp/xmem-mini.pth   # a new run
-    python -m xmem_demo.training.train --resume runs/mini-cpu/state.pth           # continue it
+    python -m xmem_demo.training.train --resume training_runs/mini-cpu/state.pth           # continue it
 
 Recipe (Sec. 4 of the paper and the official trainer, rewritten here):
 * each sample is a short clip (T = 8 frames, random gaps) with 1-3 objects; frame 0's
@@ -76,13 +76,14 @@ class TrainConfig:
     p_real_texture: float = 0.5  # chance that a background / an object gets a real texture
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"  # "cuda" on a GPU machine: everything else stays the same
 
 
 def normalise(frames: torch.Tensor) -> torch.Tensor:
     """uint8 ... x H x W x 3 -> float ... x 3 x H x W, ImageNet-normalised."""
     x = frames.float().div(255).movedim(-1, -3)
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    mean = torch.tensor(IMAGENET_MEAN, device=frames.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=frames.device).view(3, 1, 1)
     return (x - mean) / std
 
 
@@ -108,14 +109,15 @@ def sequence_loss(model: XMem, frames_u8, masks_u8, num_objects, cfg: TrainConfi
     frames = normalise(frames_u8)  # B x T x 3 x H x W
     target = masks_u8.long()  # B x T x H x W
     onehot = torch.stack([(target == obj + 1) for obj in range(k)], 2).float()  # B x T x K x H x W
-    selector = torch.stack([torch.arange(k) < n for n in num_objects]).float()  # B x K
+    device = frames.device
+    selector = torch.stack([torch.arange(k, device=device) < n for n in num_objects]).float()  # B x K
 
     key, shrinkage, selection, (f16, f8, f4) = model.encode_key(frames.flatten(0, 1))
     unflat = lambda x: x.view(b, t, *x.shape[1:])  # noqa: E731
     key, shrinkage, selection, f16, f8, f4 = map(unflat, (key, shrinkage, selection, f16, f8, f4))
     h16, w16 = key.shape[-2:]
 
-    hidden = torch.zeros(b, k, model.config.hidden_dim, h16, w16)
+    hidden = torch.zeros(b, k, model.config.hidden_dim, h16, w16, device=device)
     value, hidden = model.encode_value(frames[:, 0], f16[:, 0], hidden, onehot[:, 0] * selector[..., None, None])
     values = [value]
     top_p = bootstrap_fraction(step, int(cfg.warm_start_frac * cfg.steps), int(cfg.warm_end_frac * cfg.steps))
@@ -133,7 +135,7 @@ def sequence_loss(model: XMem, frames_u8, masks_u8, num_objects, cfg: TrainConfi
         hidden, logits, prob = model.segment((f16[:, ti], f8[:, ti], f4[:, ti]), mem, hidden, True, selector)
         # Padding objects must not compete: drop their logit channels from the CE.
         masked_logits = logits.masked_fill(
-            torch.cat([torch.ones(b, 1), selector], 1)[..., None, None] == 0, -1e4
+            torch.cat([torch.ones(b, 1, device=device), selector], 1)[..., None, None] == 0, -1e4
         )
         losses.append(bootstrapped_ce(masked_logits, target[:, ti], top_p) + dice_loss(prob[:, 1:], onehot[:, ti], selector))
         with torch.no_grad():
@@ -157,7 +159,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.np_rng = np.random.default_rng(cfg.seed)
         self.py_rng = random.Random(cfg.seed)
-        self.model = XMem(model_config).train()
+        self.device = torch.device(cfg.device)
+        self.model = XMem(model_config).to(self.device).train()
         self.optim = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps = cfg.steps
         self.sched = torch.optim.lr_scheduler.LambdaLR(
@@ -189,7 +192,7 @@ class Trainer:
         state = read_state(path)
         cfg = TrainConfig(**{**json.loads(state["train_config"]), **overrides})
         trainer = cls(cfg, ModelConfig.from_dict(state["model_config"]))
-        trainer.model.load_state_dict(state["state_dict"])
+        trainer.model.load_state_dict(state["state_dict"])  # load_state_dict copies onto the model's device
         trainer.optim.load_state_dict(state["optimizer"])
         trainer.sched.load_state_dict(state["scheduler"])
         trainer.steps_done = int(state["steps_done"])
@@ -228,9 +231,8 @@ class Trainer:
             self.np_rng, self.steps_done, cfg.batch_size, cfg.num_frames, self.textures, cfg.p_real_texture
         )
         num_objects = [min(int(n), cfg.max_objects) for n in num_objects]
-        loss, stats = sequence_loss(
-            self.model, torch.from_numpy(frames), torch.from_numpy(masks), num_objects, cfg, self.steps_done, self.py_rng
-        )
+        frames_t, masks_t = torch.from_numpy(frames).to(self.device), torch.from_numpy(masks).to(self.device)
+        loss, stats = sequence_loss(self.model, frames_t, masks_t, num_objects, cfg, self.steps_done, self.py_rng)
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 3.0)
@@ -305,17 +307,23 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in defaults.__dict__.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"default {value}")
     p.add_argument("--resume", type=Path, help="continue the run saved in this training-state file")
-    p.add_argument("--state", type=Path, default=Path("runs/mini-cpu/state.pth"),
+    p.add_argument("--state", type=Path, default=Path("training_runs/mini-cpu/state.pth"),
                    help="training-state file written every --save-every seconds (resumable)")
     p.add_argument("--out", type=Path, help="also export the network (mini checkpoint format) here")
-    p.add_argument("--curve", type=Path, default=Path("runs/mini-cpu/curve.json"))
+    p.add_argument("--curve", type=Path, default=Path("training_runs/mini-cpu/curve.json"))
     p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop (and save) after this wall time")
     p.add_argument("--save-every", type=float, default=300, help="seconds of training between saves")
     p.add_argument("--val-every", type=float, default=600, help="seconds of training between validations")
     p.add_argument("--log-every", type=int, default=25)
+    p.add_argument("--export-only", action="store_true", help="with --resume and --out: write the network and stop")
     args = p.parse_args(argv)
     given = {k: getattr(args, k) for k in defaults.__dict__ if getattr(args, k) is not None}
     trainer = Trainer.resume(args.resume, **given) if args.resume else Trainer(TrainConfig(**given))
+    if args.export_only:
+        if not (args.resume and args.out):
+            p.error("--export-only needs --resume STATE and --out PATH")
+        print(json.dumps(trainer.export(args.out), indent=1))
+        return
     torch.set_num_threads(trainer.cfg.threads)
     print(f"{'resumed at step ' + str(trainer.steps_done) if args.resume else 'new run'}; {trainer.cfg}", flush=True)
     run(trainer, args.state, args.out, args.max_minutes, args.log_every, args.save_every, args.val_every, args.curve)

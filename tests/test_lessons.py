@@ -1,0 +1,31 @@
+"""The notebooks' helper: attention spread, error bars, quick mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xmem_demo import lessons
+
+
+def test_attention_summary_one_hot_and_uniform():
+    one_hot = torch.zeros(50, 4)
+    one_hot[3] = 1
+    assert lessons.attention_summary(one_hot) == {"largest": 1.0, "effective": 1.0}
+    uniform = torch.zeros(50, 4)
+    uniform[:30] = 1 / 30
+    spread = lessons.attention_summary(uniform)
+    assert spread["largest"] == pytest.approx(1 / 30) and spread["effective"] == pytest.approx(30)
+
+
+def test_mean_and_error():
+    mean, err = lessons.mean_and_error(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    assert np.allclose(mean, [2.0, 2.0]) and np.allclose(err, [np.sqrt(2) / np.sqrt(2), 0.0])
+
+
+def test_quick_mode_follows_the_environment(monkeypatch):
+    monkeypatch.delenv(lessons.QUICK_ENV, raising=False)
+    assert not lessons.quick()
+    monkeypatch.setenv(lessons.QUICK_ENV, "1")
+    assert lessons.quick()

@@ -1,0 +1,134 @@
+"""What the teaching notebooks (notebooks/00-06) share: set-up, the example clip, small runs.
+
+Each notebook starts with
+
+    from xmem_demo import lessons
+    lessons.setup()                      # modest figure size for committed outputs
+    model = lessons.load_model("auto")   # official weights if cached, else the mini model, and says which
+
+so that the set-up lives here once. `quick()` tells a notebook that it runs under the test
+suite (XMEM_NOTEBOOK_QUICK=1, set by tests/test_notebooks.py): long runs may then be
+shortened, and the notebook's assertions still check the same claims. Figures that only the
+lessons draw are in `xmem_demo.lesson_figures`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .config import MemoryConfig
+from .metrics import region_similarity
+from .model import XMem
+from .resources import EXAMPLE_CLIP, EXAMPLE_MASK
+
+# A network of the new training recipe, exported from the CPU run in training_runs/mini-cpu/ (a
+# checkout of the repository only; notebook 01 compares its attention with the bundled model's).
+NEXT_MINI = Path(__file__).resolve().parents[1] / "training_runs" / "mini-cpu" / "next-mini.pth"
+FIGURE_DPI = 80  # modest PNGs: the notebooks are committed with their outputs
+QUICK_ENV = "XMEM_NOTEBOOK_QUICK"
+
+
+def setup(dpi: int = FIGURE_DPI) -> None:
+    """Matplotlib defaults for the notebooks (call after `%matplotlib inline`)."""
+    import matplotlib
+
+    matplotlib.rcParams["figure.dpi"] = dpi
+
+
+def quick() -> bool:
+    """True under the test suite: shorten long runs (the claims checked stay the same)."""
+    return os.environ.get(QUICK_ENV, "") == "1"
+
+
+def load_model(weights: str = "auto") -> XMem:
+    """`resolve_model(weights)`, and a Markdown banner saying which model runs and why."""
+    from IPython.display import Markdown, display
+
+    from .weights import resolve_model
+
+    model, notice = resolve_model(weights)
+    display(Markdown(("**Model:** " if model.is_official else "**⚠️ Model:** ") + notice))
+    return model
+
+
+def judo_clip(verbose: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """The bundled example: its 62 small frames (kept in memory) and the index mask of frame 0."""
+    from .video import open_video, read_index_mask
+
+    with open_video(EXAMPLE_CLIP) as video:
+        frames = [video.get(t) for t in range(len(video))]
+        info = video.info.describe()
+    first_mask = read_index_mask(EXAMPLE_MASK)
+    if verbose:
+        print(info, "| objects in the first mask:", [int(v) for v in np.unique(first_mask) if v])
+    return frames, first_mask
+
+
+def run_clip(
+    model: XMem, frames: np.ndarray | Sequence[np.ndarray], first_mask: np.ndarray, config: MemoryConfig = MemoryConfig()
+) -> tuple[np.ndarray, list]:
+    """Segment frames from the mask of frame 0 at their own size: (masks T x H x W, records)."""
+    from .pipeline import ArraySource, track
+
+    results = list(track(model, ArraySource(frames), {0: first_mask}, config, working_size=None))
+    return np.stack([r.mask for r in results]), [r.record for r in results]
+
+
+def j_per_frame(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """J (IoU) per frame, averaged over the objects of the first ground-truth frame."""
+    ids = sorted(set(np.unique(gt[0]).tolist()) - {0})
+    return np.array([np.mean([region_similarity(p == k, g == k) for k in ids]) for p, g in zip(pred, gt)])
+
+
+def encode_key(model: XMem, frame: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """frame H x W x 3 uint8 -> key, shrinkage, selection (C x rows x cols), as the session computes them."""
+    from .session import IMAGENET_MEAN, IMAGENET_STD, pad_to_multiple
+
+    image = torch.from_numpy(frame).permute(2, 0, 1).float() / 255
+    image = (image - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    image, _ = pad_to_multiple(image)
+    with torch.inference_mode():
+        key, shrinkage, selection, _ = model.encode_key(image[None], need_shrinkage=True, need_selection=True)
+    return key[0], shrinkage[0], selection[0]
+
+
+def attention_summary(affinity: np.ndarray | torch.Tensor) -> dict[str, float]:
+    """How spread a readout's attention is. affinity: memory elements x queries (columns sum to 1).
+
+    largest: median over queries of the largest weight (1.0 = one-hot: the query copies one
+    element); effective: median of 1 / sum(w^2), the number of elements a query effectively
+    averages (1 = one-hot, k = uniform over its top k).
+    """
+    w = torch.as_tensor(affinity, dtype=torch.float64)
+    return {
+        "largest": float(w.max(0).values.median()),
+        "effective": float((1 / (w**2).sum(0)).median()),
+    }
+
+
+def mean_and_error(values: Sequence[float] | np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and its standard error (sample std / sqrt(n)) along `axis`."""
+    v = np.asarray(values, dtype=float)
+    n = v.shape[axis]
+    return v.mean(axis), (v.std(axis, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(v.mean(axis)))
+
+
+__all__ = [
+    "FIGURE_DPI",
+    "NEXT_MINI",
+    "QUICK_ENV",
+    "attention_summary",
+    "encode_key",
+    "j_per_frame",
+    "judo_clip",
+    "load_model",
+    "mean_and_error",
+    "quick",
+    "run_clip",
+    "setup",
+]
