@@ -383,7 +383,7 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
     """Turn a weights name or path into a file, with a notice saying what runs and why."""
     allow_download = allow_download and not offline()
     if name == "mini":
-        return _mini("the 'mini' model was requested")
+        return mini_choice("the 'mini' model was requested")
     if name in OFFICIAL_FILES:
         if allow_download:
             path = download_official(name)
@@ -401,8 +401,8 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
                 path = download_official("xmem") if allow_download else verify_cached("xmem")
                 return WeightsChoice("xmem", path, True, f"Running the official XMem weights ({path}).")
         except (WeightsError, OSError) as err:
-            return _mini(f"the official weights are unavailable: {err}")
-        return _mini("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
+            return mini_choice(f"the official weights are unavailable: {err}")
+        return mini_choice("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
     path = Path(name)
     if path.suffix in (".pth", ".pt") or path.exists():
         if not path.exists():
@@ -415,7 +415,8 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
     )
 
 
-def _mini(reason: str) -> WeightsChoice:
+def mini_choice(reason: str) -> WeightsChoice:
+    """The bundled mini model, with a notice saying why it runs."""
     if not MINI_PATH.exists():
         raise WeightsError(f"{reason}, and the bundled mini model is missing at {MINI_PATH}")
     return WeightsChoice("mini", MINI_PATH, False, f"{MINI_NOTICE} (Why: {reason}.)")
@@ -440,7 +441,7 @@ def resolve_load(
         if name != "auto" or not choice.official:
             raise
         aside = quarantine(choice.path)
-        choice = _mini(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
+        choice = mini_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
         return choice, load_choice(choice, device)
 
 

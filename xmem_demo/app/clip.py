@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from contextlib import closing
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import numpy as np
 
 from ..resources import EXAMPLES_DIR
 from ..video import MaskError as VideoMaskError
-from ..video import VideoError, open_video, read_index_mask
-from .limits import MASK_EXTENSIONS, MAX_FRAMES, MAX_SHORT_SIDE, MAX_SIDE, MAX_OBJECTS, VIDEO_EXTENSIONS
+from ..masks import read_annotation
+from ..video import VideoError, open_video
+from .limits import MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE, VIDEO_EXTENSIONS
 from .state import ClipInfo, UserError
 
 EXAMPLES_ENV = "XMEM_DEMO_EXAMPLES"  # another folder of example clips (tests, classrooms)
@@ -43,10 +45,15 @@ def inspect_clip(path: str | Path, display_name: str | None = None) -> ClipInfo:
         with closing(open_video(path)) as source:
             info = source.info
             num_frames = len(source)
+            note = (source.damage or "").replace(f"'{path.name}' is damaged", "the file is damaged")
             if num_frames > 0:
                 source.get(0)  # a file whose first frame cannot be decoded is refused now, not mid-run
     except VideoError as err:
-        raise UserError(f"'{name}' cannot be read as a video: {err}") from None
+        raise UserError(f"'{name}' cannot be read as a video: {str(err).replace(path.name, name)}") from None
+    if min(info.width, info.height) < MIN_SIDE:
+        raise UserError(
+            f"'{name}' is {info.width}×{info.height} pixels; clips need at least {MIN_SIDE}×{MIN_SIDE} pixels"
+        )
     if num_frames <= 0:
         raise UserError(f"'{name}' contains no frames")
     if num_frames > MAX_FRAMES:
@@ -60,32 +67,46 @@ def inspect_clip(path: str | Path, display_name: str | None = None) -> ClipInfo:
             f"'{name}' is {info.width}×{info.height}; this app takes up to {MAX_SIDE}×{MAX_SHORT_SIDE} (4K). "
             "Downscale it first (e.g. ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4)."
         )
-    return ClipInfo(str(path), name, num_frames, float(info.fps or 0.0), int(info.width), int(info.height))
+    return ClipInfo(str(path), name, num_frames, float(info.fps or 0.0), int(info.width), int(info.height), note)
 
 
 def read_frame(clip: ClipInfo, index: int) -> np.ndarray:
     """One frame, decoded now (frames are never kept in the visitor's state)."""
     index = min(max(int(index), 0), clip.num_frames - 1)
     try:
-        with closing(open_video(clip.path)) as source:
+        with closing(open_video(clip.path, check_end=False)) as source:  # checked once by inspect_clip
             return source.get(index)
     except VideoError as err:
         raise UserError(f"frame {index} of '{clip.name}' cannot be decoded: {err}") from None
 
 
 def load_mask_upload(path: str | Path, clip: ClipInfo) -> np.ndarray:
-    """An uploaded index mask (palette or grayscale PNG) checked against the clip."""
+    """An uploaded index mask (palette or grayscale PNG) checked against the clip.
+
+    Soft edges are snapped and DAVIS 'void' (255) pixels ignored, with a warning in the UI
+    (xmem_demo/masks.py); JPEGs and other formats are refused."""
     path = Path(path)
     if path.suffix.lower() not in MASK_EXTENSIONS:
         raise UserError(f"'{path.name}' is not a PNG index mask (palette or grayscale PNG, 0 = background)")
     try:
-        mask = read_index_mask(path)
+        ann = read_annotation(path, max_objects=MAX_OBJECTS)
     except (VideoMaskError, OSError, ValueError) as err:
-        raise UserError(f"'{path.name}' cannot be read as an index mask: {err}") from None
+        raise UserError(f"'{path.name}' cannot be used as an index mask: {err}") from None
+    mask = ann.mask
     if mask.shape[:2] != clip.hw:
         raise UserError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the clip is {clip.width}×{clip.height}")
-    if not mask.any():
-        raise UserError(f"'{path.name}' holds no object (every pixel is 0)")
     if int(mask.max()) > MAX_OBJECTS:
         raise UserError(f"the mask uses label {int(mask.max())}; labels 1..{MAX_OBJECTS} are supported")
+    for message in ann.warnings:
+        _warn_visitor(message)
     return mask.astype(np.uint8)
+
+
+def _warn_visitor(message: str) -> None:
+    """A yellow toast in the visitor's tab (outside a request: a Python warning)."""
+    try:
+        import gradio as gr
+
+        gr.Warning(message)
+    except ImportError:
+        warnings.warn(message, stacklevel=3)

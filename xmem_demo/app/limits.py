@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+from ..limits import MAX_OBJECTS as _LIB_MAX_OBJECTS
+from ..limits import MAX_WORKING_PIXELS as _LIB_MAX_WORKING_PIXELS
+from ..limits import MIN_SIDE as _LIB_MIN_SIDE
+
 # Clips: refused beyond these, with a message saying so.
 MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
 MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
@@ -10,8 +16,9 @@ MAX_UPLOAD = "2gb"  # largest upload the server accepts (Gradio's max_file_size)
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".gif")
 MASK_EXTENSIONS = (".png",)
 
-# Objects: one label id each (1..MAX_OBJECTS) in the uint8 index masks.
-MAX_OBJECTS = 20
+# Objects: one label id each (1..MAX_OBJECTS) in the uint8 index masks (the library's limit).
+MAX_OBJECTS = _LIB_MAX_OBJECTS
+MIN_SIDE = _LIB_MIN_SIDE  # clips smaller than this (pixels, either side) are refused
 
 # Interaction: what the browser is sent and what click-to-mask works on.
 DISPLAY_MAX_SIDE = 960  # frames shown for clicking are resized to this long side
@@ -25,8 +32,21 @@ DEFAULT_WORKING_SIZE_GPU = 480  # the official XMem default
 DEFAULT_WORKING_SIZE_CPU = 360  # faster on CPU, still good on most clips
 MAX_CONCURRENT_RUNS = 2  # tracking runs at once on one server (all visitors together)
 
-# Temporary files: each visitor gets one folder, removed when the tab closes (or after this).
-SESSION_TTL_S = 6 * 3600
+# Temporary files: each visitor gets one folder (inside Gradio's cache folder, so that results
+# are served from it without a second copy). It is removed when the tab closes, or, for every
+# kind of client (browser or direct HTTP API), when the session has been idle this long:
+SESSION_TTL_S = int(os.environ.get("XMEM_DEMO_SESSION_TTL_S", 3600))
+# The janitor (app/janitor.py) sweeps every this many seconds: session folders idle beyond
+# SESSION_TTL_S + SWEEP_EVERY_S (e.g. sessions Gradio evicted without a callback), and
+# folders left by earlier server processes (at start-up).
+SWEEP_EVERY_S = int(os.environ.get("XMEM_DEMO_SWEEP_EVERY_S", 600))
+# Gradio's own cache (uploads, frames sent to the browser): files older than CACHE_MAX_AGE_S
+# are deleted every CACHE_SWEEP_EVERY_S (Gradio's delete_cache), and all of them on shutdown.
+CACHE_SWEEP_EVERY_S = 600
+CACHE_MAX_AGE_S = 2 * 3600  # > SESSION_TTL_S: a live session keeps its results
+
+# Working pixels: the library's bound (xmem_demo/limits.py), quoted here for the UI.
+MAX_WORKING_PIXELS = _LIB_MAX_WORKING_PIXELS
 
 
 def limits_markdown() -> str:

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import torch
 
-from ..checkpoint import load_model
+from ..checkpoint import CheckpointError, load_model
 from ..model import XMem
-from ..session import pick_device
-from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, offline, resolve
+from ..validate import resolve_device
+from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, mini_choice, offline, quarantine, resolve
 
 WEIGHTS_ENV = "XMEM_DEMO_WEIGHTS"  # default weights choice of the app: auto, mini, xmem, or a .pth path
 
@@ -118,5 +118,13 @@ def get_model(name: str, device: str = "auto") -> tuple[XMem, str]:
     CheckpointError with a message for the visitor.
     """
     choice = resolve(name, allow_download=True)
-    dev = str(pick_device(device))
-    return _load(str(choice.path), dev, choice.name, choice.official), choice.notice
+    dev = str(resolve_device(device))
+    try:
+        return _load(str(choice.path), dev, choice.name, choice.official), choice.notice
+    except CheckpointError as err:
+        if name != "auto" or not choice.official:
+            raise
+        # `auto` never fails on a bad cached official file: it is moved aside and mini runs.
+        aside = quarantine(choice.path)
+        choice = mini_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
+        return _load(str(choice.path), dev, choice.name, choice.official), choice.notice

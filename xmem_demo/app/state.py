@@ -7,6 +7,7 @@ the visitor's temporary folder, which is removed when the tab closes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class ClipInfo:
     fps: float  # 0 when the file does not say
     width: int
     height: int
+    note: str = ""  # e.g. a damaged file read up to its last decodable frame
 
     @property
     def hw(self) -> tuple[int, int]:
@@ -99,7 +101,8 @@ class ClipInfo:
     def describe(self) -> str:
         fps = f"{self.fps:.3g} fps" if self.fps else "fps unknown"
         seconds = f" · {self.num_frames / self.fps:.1f} s" if self.fps else ""
-        return f"**{self.name}** · {self.num_frames} frames · {self.width}×{self.height} · {fps}{seconds}"
+        note = f" · ⚠ {self.note}" if self.note else ""
+        return f"**{self.name}** · {self.num_frames} frames · {self.width}×{self.height} · {fps}{seconds}{note}"
 
 
 @dataclass
@@ -182,8 +185,24 @@ class AppState:
 
 
 # ---- the visitor's temporary folder ---------------------------------------------------------
+def cache_root() -> Path:
+    """Gradio's cache folder (GRADIO_TEMP_DIR): files inside it are served without a copy."""
+    try:
+        from gradio.utils import get_upload_folder
+
+        return Path(get_upload_folder())
+    except ImportError:
+        return Path(tempfile.gettempdir()) / "gradio"
+
+
+def sessions_root() -> Path:
+    """All session folders of all app processes on this machine."""
+    return cache_root() / "xmem-demo-sessions"
+
+
 def session_root() -> Path:
-    return Path(tempfile.gettempdir()) / "xmem-demo-app"
+    """This server process's session folders (one process never sweeps another's)."""
+    return sessions_root() / f"proc-{os.getpid()}"
 
 
 def session_dir_for(session_hash: str) -> Path:
@@ -192,10 +211,12 @@ def session_dir_for(session_hash: str) -> Path:
 
 
 def ensure_session_dir(state: AppState, session_hash: str) -> Path:
+    """The visitor's folder, created if needed and marked as used now (the janitor reads that)."""
     if state.session_dir is None:
         state.session_dir = str(session_dir_for(session_hash))
     path = Path(state.session_dir)
     path.mkdir(parents=True, exist_ok=True)
+    os.utime(path)
     return path
 
 
@@ -205,6 +226,6 @@ def remove_session_dir(path: str | Path | None) -> None:
 
 
 def cleanup_state(state: AppState | None) -> None:
-    """gr.State's delete callback: the visitor's files go with the session."""
+    """gr.State's delete callback (tab closed, or idle for SESSION_TTL_S): the visitor's files go too."""
     if isinstance(state, AppState):
         remove_session_dir(state.session_dir)

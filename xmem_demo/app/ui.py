@@ -22,7 +22,10 @@ from . import actions
 from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
 from ..clicks.choose import requested_model
 from ..clicks.download import download_click_model
+from .janitor import start_janitor
 from .limits import (
+    CACHE_MAX_AGE_S,
+    CACHE_SWEEP_EVERY_S,
     DEFAULT_WORKING_SIZE_CPU,
     DEFAULT_WORKING_SIZE_GPU,
     MAX_CONCURRENT_RUNS,
@@ -80,7 +83,10 @@ def default_working_size() -> int:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="XMem · long-term video object segmentation", delete_cache=(3600, 3600)) as demo:
+    start_janitor()  # sweeps session folders nobody else cleans (app/janitor.py)
+    with gr.Blocks(
+        title="XMem · long-term video object segmentation", delete_cache=(CACHE_SWEEP_EVERY_S, CACHE_MAX_AGE_S)
+    ) as demo:
         w = build_layout()
 
         settings_inputs, view_outputs = w.settings_inputs, w.view_outputs

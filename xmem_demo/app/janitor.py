@@ -1,0 +1,109 @@
+"""Bounding the app's disk use: session folders that nobody will clean are swept on a schedule.
+
+Gradio removes a visitor's `gr.State` (and our delete callback removes its folder) when the tab
+closes or the session has been idle for SESSION_TTL_S. Two cases escape that: folders of an
+earlier server process (killed, crashed, restarted) and sessions Gradio drops without calling
+the callback (its session capacity). The janitor removes
+
+* at start-up: the folders of server processes that no longer run;
+* every SWEEP_EVERY_S: this process's session folders idle for more than
+  SESSION_TTL_S + SWEEP_EVERY_S (a folder's "last use" is the newest mtime of the folder and
+  its direct children: every request touches the folder, a run adds masks to its run folder).
+
+One janitor thread per server process (a daemon; it holds no visitor data).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from .limits import SESSION_TTL_S, SWEEP_EVERY_S
+from .state import session_root, sessions_root
+
+
+def last_used(folder: Path) -> float:
+    times = [folder.stat().st_mtime]
+    for child in folder.iterdir():
+        try:
+            times.append(child.stat().st_mtime)
+        except FileNotFoundError:
+            continue
+    return max(times)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_processes(root: Path | None = None) -> list[Path]:
+    """Remove the session folders of app processes that are gone."""
+    root = sessions_root() if root is None else root
+    removed = []
+    if not root.is_dir():
+        return removed
+    for proc in root.glob("proc-*"):
+        pid = proc.name.removeprefix("proc-")
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(proc, ignore_errors=True)
+            removed.append(proc)
+    return removed
+
+
+def sweep_idle_sessions(max_idle_s: float, root: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove this process's session folders unused for more than max_idle_s seconds."""
+    root = session_root() if root is None else root
+    now = time.time() if now is None else now
+    removed = []
+    if not root.is_dir():
+        return removed
+    for folder in root.glob("session-*"):
+        try:
+            idle = now - last_used(folder)
+        except FileNotFoundError:
+            continue
+        if idle > max_idle_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+class Janitor:
+    """A daemon thread: sweeps dead processes' folders once, then idle sessions on a schedule."""
+
+    def __init__(self, every_s: float = SWEEP_EVERY_S, max_idle_s: float = SESSION_TTL_S + SWEEP_EVERY_S) -> None:
+        self.every_s = every_s
+        self.max_idle_s = max_idle_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="xmem-demo-janitor", daemon=True)
+
+    def start(self) -> "Janitor":
+        sweep_dead_processes()
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            sweep_idle_sessions(self.max_idle_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+_started: list[Janitor] = []  # at most one per process
+
+
+def start_janitor() -> Janitor:
+    """Start this process's janitor (idempotent)."""
+    if not _started:
+        _started.append(Janitor().start())
+    return _started[0]
