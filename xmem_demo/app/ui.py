@@ -36,6 +36,7 @@ from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
 from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
 from .layout import build_layout, click_model_line
+from .live import CSS as LIVE_CSS, build_live_tab
 
 # Click, undo and clear events run one at a time (all visitors together) so that one visitor's
 # rapid clicks are applied in order to their state; a click takes ~0.1-0.5 s of click-to-mask.
@@ -87,7 +88,11 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(
         title="XMem · long-term video object segmentation", delete_cache=(CACHE_SWEEP_EVERY_S, CACHE_MAX_AGE_S)
     ) as demo:
-        w = build_layout()
+        with gr.Tabs(elem_id="main-tabs"):
+            with gr.Tab("Clip", id="clip-main"):
+                w = build_layout()
+            with gr.Tab("Live (camera)", id="live-main", elem_id="live-tab"):
+                build_live_tab(demo, w.weights)
 
         settings_inputs, view_outputs = w.settings_inputs, w.view_outputs
 
@@ -464,4 +469,4 @@ def build_demo() -> gr.Blocks:
 
 def launch_options() -> dict[str, Any]:
     """Arguments for demo.launch() (Gradio 6 takes css and theme there)."""
-    return {"css": CSS, "theme": theme(), "max_file_size": MAX_UPLOAD}
+    return {"css": CSS + LIVE_CSS, "theme": theme(), "max_file_size": MAX_UPLOAD}
