@@ -274,7 +274,6 @@ class LiveSession:
     def close(self) -> None:
         """Free everything (the tab was closed): memory, frames, recordings and their folder."""
         with self.lock:
-            self.closed = True
             self._end_tracker()
             self.latest = self.frozen = None
             self.last_result = None
@@ -282,6 +281,7 @@ class LiveSession:
             self.click_session = ClickSession()  # drops the click model's image embeddings
             self.downloads = None
             shutil.rmtree(self.folder, ignore_errors=True)
+            self.closed = True  # last: `closed` means everything above is done
 
 
 class LiveRegistry:
