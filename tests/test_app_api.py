@@ -215,9 +215,10 @@ def test_session_files_are_removed(app_server, app_url):
     # The tab closes: gradio deletes the session's gr.State, whose delete callback removes the folder.
     app_server.state_holder.delete_state(c.session_hash)
     assert not folder.exists()
-    # demo.unload's callback does the same from the session hash alone.
+    # demo.unload's callbacks (the clip tab's and the live tab's) do the same from the session hash alone.
     c.predict("tiny.mp4", api_name="/load_example")
     assert folder.is_dir()
-    unload = next(fn for fn in app_server.fns.values() if any(t[1] == "unload" for t in fn.targets))
-    unload.fn(type("Request", (), {"session_hash": c.session_hash})())
+    unloads = [fn for fn in app_server.fns.values() if any(t[1] == "unload" for t in fn.targets)]
+    for unload in unloads:
+        unload.fn(type("Request", (), {"session_hash": c.session_hash})())
     assert not folder.exists()

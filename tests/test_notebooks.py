@@ -30,6 +30,7 @@ SERIES = [
     "04_long_term_memory",
     "05_long_videos",
     "06_your_own_clip",
+    "07_live",
 ]
 PER_NOTEBOOK_SECONDS = 300
 # Committed outputs stay small: figures at modest dpi, no embedded videos or widget state.
