@@ -83,7 +83,7 @@ def make_candidates(n: int, usage: torch.Tensor, values: torch.Tensor | None = N
     wm.append(key, torch.ones(1, n), sel, [vals], torch.arange(n))
     wm.use_count = usage.clone()
     wm.life_count = torch.ones(n)
-    return Candidates(wm.slice(0, n), [vals], ["full"])
+    return Candidates(wm.slice(0, n), [vals], ["full"], frame_size=n, working_size_before=n, working_size_after=0)
 
 
 def test_prototypes_are_the_most_used_candidates():

@@ -246,3 +246,26 @@ def test_sensory_summary_without_arrays_and_late_hook(tiny_model):
     import json
 
     json.dumps(summary)
+
+
+def test_hooks_share_one_record_that_no_hook_changes(tiny_model):
+    """A slim collector keeps a copy without arrays; a second hook still sees the arrays, and
+    the events it receives are plain data (converted at the hook boundary)."""
+    cfg = MemoryConfig(mem_every=1, min_mid_term_frames=1, max_mid_term_frames=2, num_prototypes=2,
+                       max_long_term_elements=5)
+    session = InferenceSession(tiny_model, cfg)
+    slim, full = RecordCollector(keep_arrays=False), RecordCollector()
+    session.add_hook(slim)
+    session.add_hook(full)
+    clip = frames(6)
+    for t in range(6):
+        session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
+    assert all(r.sensory_map is None for r in slim.records)
+    assert all(r.sensory_map is not None for r in full.records)
+    events = [r.consolidation for r in full.records if r.consolidation] + [r.forgetting for r in full.records if r.forgetting]
+    assert events and len(events) > 2
+    for e in events:
+        arrays = [e.candidate_usage] if hasattr(e, "candidate_usage") else [e.usage_before, e.kept]
+        assert all(isinstance(a, np.ndarray) for a in arrays)
+    c = next(r.consolidation for r in full.records if r.consolidation)
+    assert isinstance(c.prototype_indices, list) and all(isinstance(o, tuple) for o in c.prototype_origins)

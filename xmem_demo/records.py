@@ -3,19 +3,34 @@
 `InferenceSession.add_hook(fn)` calls `fn(record)` after every `step` with a
 `FrameRecord`. Records hold plain Python / NumPy data (no live tensors), so notebooks and
 the app can keep, plot or serialise them without touching the memory internals.
+Every hook receives the same record: a hook must not change it (keep a changed copy,
+`dataclasses.replace(record, ...)`, as `RecordCollector(keep_arrays=False)` does).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
+import torch
+
+from .geometry import FrameGeometry
+
+
+def _host(x: Any) -> Any:
+    """A tensor as a NumPy array on the host (anything else unchanged)."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
 
 @dataclass
 class ConsolidationEvent:
-    """Working memory reached T_max frames and was consolidated into long-term memory."""
+    """Working memory reached T_max frames and was consolidated into long-term memory.
+
+    Made by `LongTermMemory.consolidate`. Inside the memory the fields marked (array) are
+    torch tensors on the session's device; hooks receive `to_host()`'s copy, with NumPy
+    arrays and lists, made only when a hook listens (no device sync otherwise).
+    """
 
     working_size_before: int
     working_size_after: int
@@ -24,23 +39,39 @@ class ConsolidationEvent:
     num_candidates: int
     group_kinds: list[str]  # per object group: full / partial / none / none_but_sieved
     valid_prototypes: list[int | None]  # per object group
-    prototype_indices: list[int]  # candidate indices chosen as prototypes, by descending usage
-    prototype_origins: list[tuple[int, int]]  # (frame index, pixel index) of each prototype
-    candidate_usage: np.ndarray  # usage of every candidate when prototypes were chosen
+    prototype_indices: list[int]  # (array) candidate indices chosen as prototypes, by descending usage
+    prototype_origins: list[tuple[int, int]]  # (array, P x 2) (frame index, pixel index) of each prototype
+    candidate_usage: np.ndarray  # (array) usage of every candidate when prototypes were chosen
     usage_margin: float  # gap between the last chosen and the first unchosen usage
+
+    def to_host(self) -> "ConsolidationEvent":
+        """A copy with plain data: NumPy usage, lists of indices and of (frame, pixel) origins."""
+        origins = _host(self.prototype_origins)
+        return replace(
+            self,
+            prototype_indices=[int(i) for i in _host(self.prototype_indices)],
+            prototype_origins=[(int(f), int(p)) for f, p in origins],
+            candidate_usage=_host(self.candidate_usage),
+        )
 
 
 @dataclass
 class ForgettingEvent:
-    """Long-term memory was full (>= L_max - P) and its least-used elements were dropped."""
+    """Long-term memory was full (>= L_max - P) and its least-used elements were dropped.
+
+    Made by `LongTermMemory.forget` / `forget_oldest`; (array) fields as in ConsolidationEvent.
+    """
 
     long_term_size_before: int
     target_size: int
     requested: int
     removed: int
     usage_margin: float
-    usage_before: np.ndarray
-    kept: np.ndarray  # bool per element before forgetting
+    usage_before: np.ndarray  # (array) usage of every element before forgetting
+    kept: np.ndarray  # (array) bool per element before forgetting
+
+    def to_host(self) -> "ForgettingEvent":
+        return replace(self, usage_before=_host(self.usage_before), kept=_host(self.kept))
 
 
 @dataclass
@@ -59,6 +90,7 @@ class AffinityProbe:
     tier: np.ndarray
     origin_frame: np.ndarray
     origin_pixel: np.ndarray
+    geometry: FrameGeometry | None = None  # the video's frame/working size and padding (grid <-> pixels)
 
 
 @dataclass
@@ -104,6 +136,7 @@ class FrameRecord:
     consolidation: ConsolidationEvent | None = None
     forgetting: ForgettingEvent | None = None
     affinity: AffinityProbe | None = None
+    geometry: FrameGeometry | None = None  # frame size, working size, padding: grid cell <-> frame pixel
 
     @property
     def num_objects(self) -> int:
@@ -111,7 +144,7 @@ class FrameRecord:
 
     def summary(self) -> dict[str, Any]:
         """A flat, JSON-friendly dict (no arrays), e.g. for a CSV or a trace file."""
-        arrays = ("consolidation", "forgetting", "affinity", "sensory_map")
+        arrays = ("consolidation", "forgetting", "affinity", "sensory_map", "geometry")
         d = {k: v for k, v in asdict(self).items() if k not in arrays}
         d["sensory_shape"] = list(self.sensory_shape)
         d["consolidation"] = self.consolidation is not None
@@ -131,8 +164,8 @@ class RecordCollector:
 
     def __call__(self, record: FrameRecord) -> None:
         if not self.keep_arrays:
-            record.affinity = None
-            record.sensory_map = None
+            # A slimmer copy: every hook sees the same record, and no hook may change it.
+            record = replace(record, affinity=None, sensory_map=None)
         self.records.append(record)
 
     def series(self, name: str) -> np.ndarray:

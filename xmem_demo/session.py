@@ -7,7 +7,7 @@
 
 Per frame (Sec. 3 and the official `InferenceCore.step`):
 1. normalise (ImageNet mean/std), optionally resize to the working resolution, zero-pad
-   to a multiple of 16;
+   to a multiple of 16 (the video's `FrameGeometry`, fixed by its first frame, geometry.py);
 2. encode the query key (and selection; shrinkage only on memory frames);
 3. if memory holds objects: read memory, decode, soft-aggregate over objects; the decoder
    updates the sensory memory except on deep-update frames;
@@ -29,12 +29,14 @@ import torch.nn.functional as F
 
 from .config import MemoryConfig
 from .errors import MaskError
+from .geometry import FrameGeometry, padding
 from .memory import MemoryManager
 from .model import XMem
 from .model.blocks import soft_aggregate
-from .records import FrameHook, FrameRecord
+from .recorder import FrameRecorder
+from .records import FrameHook
+from .step_plan import plan_step
 from .validate import check_frame, check_precision
-from .video import working_shape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -43,9 +45,7 @@ Precision = Literal["fp32", "fp16", "bf16"]
 
 def pad_to_multiple(x: torch.Tensor, d: int = 16) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
     """Zero-pad the last two dims to multiples of d; the smaller half goes top/left."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % d, (-w) % d
-    pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)  # left, right, top, bottom
+    pad = padding(*x.shape[-2:], d)  # left, right, top, bottom
     return F.pad(x, pad), pad
 
 
@@ -107,6 +107,7 @@ class InferenceSession:
         self.config = config
         self.device = next(model.parameters()).device
         self.working_size = None if working_size in (None, -1) else int(working_size)
+        self.geometry: FrameGeometry | None = None  # set by the first frame (frame size, working size, padding)
         self.precision = check_precision(precision)  # "int8" is refused, not run as bf16
         self.memory = MemoryManager(
             config, model.config.hidden_dim, config.resolve_count_usage(num_frames)
@@ -117,7 +118,7 @@ class InferenceSession:
         self.last_deep_update = -config.deep_update_every
         self.probe_pixels: list[tuple[int, int]] | None = None
         self._hooks: list[FrameHook] = []
-        self._sensory_prev: tuple[int, torch.Tensor] | None = None  # (t, h) as last reported by _emit
+        self._recorder = FrameRecorder()  # builds each FrameRecord when a hook listens
         mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=self.device).view(3, 1, 1)
         self._mean, self._std = mean, std
@@ -137,21 +138,31 @@ class InferenceSession:
         self.probe_pixels = [tuple(map(int, p)) for p in pixels] if pixels else None
 
     # ---- input handling -------------------------------------------------------------------
+    def _frame_geometry(self, frame_hw: tuple[int, int]) -> FrameGeometry:
+        """The video's geometry, computed on its first frame; every later frame must match."""
+        if self.geometry is None:
+            self.geometry = FrameGeometry.for_frame(frame_hw, self.working_size)
+        elif self.geometry.frame_hw != frame_hw:
+            raise ValueError(
+                f"frame {self.frame_index + 1} is {frame_hw[0]}x{frame_hw[1]} (HxW) but this video's frames are "
+                f"{self.geometry.frame_hw[0]}x{self.geometry.frame_hw[1]}: one session is one video"
+            )
+        return self.geometry
+
     def _prepare_image(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
-        check_frame(frame, self.frame_index)  # dtype, shape and range (float 0..255 is refused, not read as 0..1)
+        """H x W x 3 RGB -> normalised 3 x h x w at the working size (not padded)."""
+        check_frame(frame, self.frame_index + 1)  # dtype, shape and range (float 0..255 is refused, not read as 0..1)
         image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
         if image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")
+        geometry = self._frame_geometry(tuple(image.shape[:2]))
         image = image.to(self.device).permute(2, 0, 1)
         image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
-        if self.working_size is not None:
-            # The official eval.py --size: bilinear, antialiased when shrinking (torchvision
-            # Resize), to the short side working_size, long side truncated (video.working_shape).
-            h, w = image.shape[-2:]
-            size = working_shape(h, w, self.working_size)
-            if size != (h, w):
-                shrink = size[0] < h
-                image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=shrink)[0]
+        if geometry.resized:
+            # The official eval.py --size: bilinear, antialiased when shrinking (torchvision Resize).
+            shrink = geometry.working_hw[0] < geometry.frame_hw[0]
+            image = F.interpolate(image[None], size=geometry.working_hw, mode="bilinear", align_corners=False,
+                                  antialias=shrink)[0]
         return (image - self._mean) / self._std
 
     def _prepare_mask(
@@ -224,29 +235,25 @@ class InferenceSession:
         is background, channel k is `self.object_ids[k - 1]`.
         """
         started = time.perf_counter()
-        self.frame_index += 1
-        t = self.frame_index
-        frame_hw = tuple(np.asarray(frame).shape[:2]) if not isinstance(frame, torch.Tensor) else tuple(frame.shape[:2])
+        # Bad input raises here, before anything changes (the frame is not counted).
         image = self._prepare_image(frame)
-        work_hw = tuple(image.shape[-2:])
+        geometry = self.geometry
+        frame_hw, work_hw = geometry.frame_hw, geometry.working_hw
         onehot, given = (None, [])
         if mask is not None:
             onehot, given = self._prepare_mask(mask, objects, frame_hw, work_hw)
+        self.frame_index += 1
+        t = self.frame_index
         num_objects = len(self.object_ids)
 
-        image, pad = pad_to_multiple(image)
-        image = image[None]
+        image = F.pad(image, geometry.pad)[None]
         cfg = self.config
         has_memory = not self.memory.is_empty
         # Everything was annotated on this frame: nothing to segment.
         all_given = mask is not None and len(set(given)) == num_objects
-        segment = has_memory and not all_given
-        memory_frame = num_objects > 0 and not end and (t - self.last_memory_frame >= cfg.mem_every or mask is not None)
-        if cfg.deep_update_synced:
-            deep_update = memory_frame
-        else:
-            deep_update = not end and t - self.last_deep_update >= cfg.deep_update_every
-        decoder_updates_hidden = (not cfg.deep_update_synced or not deep_update) and not end
+        plan = plan_step(cfg, t, self.last_memory_frame, self.last_deep_update, has_memory, num_objects,
+                         mask_given=mask is not None, all_given=all_given, end=end)
+        segment, memory_frame = plan.segment, plan.memory_frame
 
         # The query encoder runs in float32 even in bf16/fp16 mode: its key decides which memory
         # elements each pixel reads, and in reduced precision those matches drift (mask
@@ -261,14 +268,14 @@ class InferenceSession:
             if segment:
                 readout, probe = self.memory.read(key, selection, self.probe_pixels)
                 hidden, _, prob = self.model.segment(
-                    features, readout, self.memory.sensory.get(), update_hidden=decoder_updates_hidden
+                    features, readout, self.memory.sensory.get(), update_hidden=plan.decoder_updates_hidden
                 )
                 prob = prob[0]
-                if decoder_updates_hidden:
+                if plan.decoder_updates_hidden:
                     self.memory.sensory.set(hidden)
 
             if onehot is not None:
-                onehot, _ = pad_to_multiple(onehot)
+                onehot = F.pad(onehot, geometry.pad)
                 if prob is not None:
                     predicted = prob[1:].clone()
                     # Inside the drawn region the annotation wins over every old object.
@@ -286,72 +293,24 @@ class InferenceSession:
             events = None
             if memory_frame:
                 value, hidden = self.model.encode_value(
-                    image, features[0], self.memory.sensory.get(), prob[1:][None].to(image.dtype), deep_update
+                    image, features[0], self.memory.sensory.get(), prob[1:][None].to(image.dtype), plan.deep_update
                 )
                 events = self.memory.write(key, shrinkage, selection, value, t)
                 self.last_memory_frame = t
-                if deep_update:
+                if plan.deep_update:
                     self.memory.sensory.set(hidden)
                     self.last_deep_update = t
 
-        prob = unpad(prob.float(), pad)
-        if tuple(prob.shape[-2:]) != frame_hw:
+        prob = unpad(prob.float(), geometry.pad)
+        if geometry.resized:
             prob = F.interpolate(prob[None], size=frame_hw, mode="bilinear", align_corners=False)[0]
 
         if self._hooks:
-            self._emit(t, mask is not None, segment, memory_frame, memory_frame and deep_update,
-                       segment and decoder_updates_hidden, events, probe, time.perf_counter() - started)
+            record = self._recorder.record(t, self.object_ids, mask is not None, plan, self.memory, events, probe,
+                                           geometry, time.perf_counter() - started)
+            for hook in self._hooks:
+                hook(record)
         return prob
-
-    def _emit(self, t, mask_given, segmented, memory_frame, deep_update, decoder_hidden, events, probe, seconds):
-        mem = self.memory
-        lt = mem.long_term
-        state = mem.sensory.get()
-        record = FrameRecord(
-            index=t,
-            object_ids=list(self.object_ids),
-            mask_given=mask_given,
-            segmented=segmented,
-            memory_frame=memory_frame,
-            deep_update=deep_update,
-            sensory_updated_by_decoder=decoder_hidden,
-            working_size=mem.working.size,
-            working_frames=mem.working.num_frames,
-            working_group_sizes=mem.working.group_sizes,
-            long_term_size=lt.size if lt is not None else 0,
-            long_term_group_sizes=lt.group_sizes if lt is not None else [],
-            sensory_shape=tuple(state.shape) if state is not None else (),
-            **self._sensory_summary(t, state),
-            memory_bytes=mem.memory_bytes(),
-            elements_per_frame=mem.working.frame_size,
-            seconds=seconds,
-            consolidation=events.consolidation if events else None,
-            forgetting=events.forgetting if events else None,
-            affinity=probe,
-        )
-        for hook in self._hooks:
-            hook(record)
-
-    def _sensory_summary(self, t: int, state: torch.Tensor | None) -> dict:
-        """FrameRecord's sensory_norm / sensory_change / sensory_map from h (1 x K x C^h x h x w).
-
-        A few reductions per frame; keeps a float32 copy of h for the next frame's change.
-        """
-        if state is None:
-            self._sensory_prev = None
-            return dict(sensory_norm=[], sensory_change=[], sensory_map=None)
-        h = state[0].detach().to(torch.float32, copy=True)  # K x C^h x rows x cols
-        magnitude = h.abs().mean(1)  # K x rows x cols
-        norm = magnitude.mean((1, 2))
-        change = torch.zeros_like(norm)
-        prev = self._sensory_prev
-        if prev is not None and prev[0] == t - 1 and prev[1].shape[1:] == h.shape[1:]:
-            k = min(prev[1].shape[0], h.shape[0])  # objects added on this frame have no previous h
-            change[:k] = (h[:k] - prev[1][:k]).abs().mean((1, 2, 3))
-        self._sensory_prev = (t, h)
-        norm_change = torch.stack([norm, change]).cpu().tolist()
-        return dict(sensory_norm=norm_change[0], sensory_change=norm_change[1],
-                    sensory_map=magnitude.cpu().numpy())
 
     # ---- outputs -------------------------------------------------------------------------
     def to_index_mask(self, prob: torch.Tensor) -> np.ndarray:

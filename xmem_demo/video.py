@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import MaskError, VideoError
+from .geometry import working_shape  # the one definition of the working size
 from .palette import PALETTE
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv")
@@ -304,20 +305,6 @@ def open_video(path: str | Path, check_end: bool = True) -> VideoSource:
 
 
 # ---- resizing ------------------------------------------------------------------------------
-def working_shape(height: int, width: int, size: int | None) -> tuple[int, int]:
-    """(h, w) with the short side equal to `size` (None or -1: unchanged).
-
-    The official rule (eval.py --size, through torchvision's `Resize(size)`): the short side
-    becomes `size` and the long side `int(size * long / short)`, truncated, not rounded
-    (1366x768 at 480 -> 853 x 480, not 854).
-    """
-    if size in (None, -1):
-        return height, width
-    if height <= width:
-        return int(size), max(1, int(size * width / height))
-    return max(1, int(size * height / width)), int(size)
-
-
 def resize_short_side(frame: np.ndarray, size: int | None) -> np.ndarray:
     """Resize so the short side is `size` (INTER_AREA down, INTER_CUBIC up); None or -1 keeps it."""
     h, w = frame.shape[:2]

@@ -23,13 +23,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .palette import overlay as palette_overlay
-from .video import working_shape
+from .geometry import STRIDE, FrameGeometry
 
 WORKING_COLOR = "#1f77b4"
 LONG_TERM_COLOR = "#d62728"
 SENSORY_COLOR = "#2ca02c"
 TOTAL_COLOR = "#333333"
-STRIDE = 16
 
 FrameGetter = Callable[[int], np.ndarray]
 
@@ -100,48 +99,36 @@ def rolling_median(x: Sequence[float], window: int) -> np.ndarray:
     return np.array([np.median(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
 
 
-# ---- geometry: the stride-16 feature grid --------------------------------------------------------
+# ---- geometry: the stride-16 feature grid (one definition: xmem_demo.geometry) ---------------------
+# Figures take the FrameGeometry a FrameRecord / AffinityProbe carries (`geometry=`); the
+# (frame_hw, working_size) pairs below are kept for code that has no record at hand.
+def _geometry(frame_hw: tuple[int, int] | None, working_size: int | None,
+              geometry: FrameGeometry | None = None) -> FrameGeometry:
+    if geometry is not None:
+        return geometry
+    if frame_hw is None:
+        raise ValueError("give frame_hw (and working_size), or a FrameGeometry (FrameRecord.geometry)")
+    return FrameGeometry.for_frame(frame_hw, working_size)
+
+
 def working_hw(frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:
     """Size the session works at (short side = working_size; None or -1 keeps the frame size)."""
-    return working_shape(frame_hw[0], frame_hw[1], working_size)
-
-
-def _padding(frame_hw: tuple[int, int], working_size: int | None) -> tuple[tuple[int, int], tuple[int, int], float]:
-    """(working h, w), (top, left) zero padding, scale from frame to working pixels."""
-    h, w = working_hw(frame_hw, working_size)
-    ph, pw = (-h) % STRIDE, (-w) % STRIDE
-    return (h, w), (ph // 2, pw // 2), h / frame_hw[0]
+    return FrameGeometry.for_frame(frame_hw, working_size).working_hw
 
 
 def feature_grid_shape(frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:
     """(rows, cols) of the stride-16 grid: one memory element per cell per memory frame."""
-    h, w = working_hw(frame_hw, working_size)
-    return -(-h // STRIDE), -(-w // STRIDE)
+    return FrameGeometry.for_frame(frame_hw, working_size).grid_hw
 
 
 def grid_to_image(row: float, col: float, frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[float, float]:
     """Centre of grid cell (row, col), in frame pixel coordinates (y, x)."""
-    _, (top, left), scale = _padding(frame_hw, working_size)
-    y = (row * STRIDE + STRIDE / 2 - top) / scale
-    x = (col * STRIDE + STRIDE / 2 - left) / scale
-    return y, x
+    return FrameGeometry.for_frame(frame_hw, working_size).grid_to_image(row, col)
 
 
 def image_to_grid(y: float, x: float, frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:
     """The grid cell (row, col) that frame pixel (y, x) falls into (for `session.set_probe`)."""
-    _, (top, left), scale = _padding(frame_hw, working_size)
-    rows, cols = feature_grid_shape(frame_hw, working_size)
-    r = int((y * scale + top) // STRIDE)
-    c = int((x * scale + left) // STRIDE)
-    return min(max(r, 0), rows - 1), min(max(c, 0), cols - 1)
-
-
-def _grid_extent(frame_hw: tuple[int, int], grid: tuple[int, int], working_size: int | None) -> tuple[float, float, float, float]:
-    """imshow extent (left, right, bottom, top) that puts a grid-shaped map on the frame."""
-    _, (top, left), scale = _padding(frame_hw, working_size)
-    rows, cols = grid
-    x0, y0 = -left / scale, -top / scale
-    return x0 - 0.5, x0 + cols * STRIDE / scale - 0.5, y0 + rows * STRIDE / scale - 0.5, y0 - 0.5
+    return FrameGeometry.for_frame(frame_hw, working_size).image_to_grid(y, x)
 
 
 def png_bytes(fig: Figure, dpi: float | None = None) -> bytes:
@@ -324,12 +311,16 @@ def prototype_figure(
     working_size: int | None = None,
     max_frames: int = 4,
     width: float = 12.0,
+    geometry: FrameGeometry | None = None,
 ) -> Figure:
     """Where the prototypes of one consolidation came from: markers on their source frames.
 
     Marker colour = rank by usage (darkest = most used). Each prototype is one grid cell
-    (a 16x16 patch of the working frame).
+    (a 16x16 patch of the working frame). geometry: the record's `FrameRecord.geometry`
+    (else derived from frame_hw and working_size).
     """
+    geo = _geometry(frame_hw, working_size, geometry)
+    frame_hw = geo.frame_hw
     get = _frame_getter(frames)
     origins = list(getattr(event, "prototype_origins", []) or [])
     by_frame: dict[int, list[tuple[int, int]]] = {}
@@ -341,7 +332,7 @@ def prototype_figure(
     aspect = frame_hw[0] / frame_hw[1]
     fig = Figure(figsize=(width, width / n * aspect + 0.8), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
-    grid = feature_grid_shape(frame_hw, working_size)
+    grid = geo.grid_hw
     total = max(len(origins), 1)
     sc = None
     for ax, f in zip(axes, shown):
@@ -349,7 +340,7 @@ def prototype_figure(
         if image is not None:
             ax.imshow(image)
         ranks, cells = zip(*by_frame[f])
-        ys, xs = zip(*(grid_to_image(p // grid[1], p % grid[1], frame_hw, working_size) for p in cells))
+        ys, xs = zip(*(geo.grid_to_image(p // grid[1], p % grid[1]) for p in cells))
         sc = ax.scatter(xs, ys, c=ranks, cmap="autumn", vmin=0, vmax=total - 1, s=40, edgecolors="black", linewidths=0.6)
         ax.set_xlim(-0.5, frame_hw[1] - 0.5)
         ax.set_ylim(frame_hw[0] - 0.5, -0.5)
@@ -374,6 +365,7 @@ def grid_maps_figure(
     cmap: str = "viridis",
     width: float = 12.0,
     shared_scale: bool = False,
+    geometry: FrameGeometry | None = None,
 ) -> Figure:
     """One panel per grid-shaped map (e.g. shrinkage s, mean selection e), drawn over the frame.
 
@@ -382,8 +374,11 @@ def grid_maps_figure(
     (min to max over all maps) for every panel, so that panels compare by colour.
     """
     n = max(len(maps), 1)
+    if geometry is not None:
+        frame_hw = geometry.frame_hw
     if frame_hw is None:
         frame_hw = frame.shape[:2] if frame is not None else next(iter(maps.values())).shape
+    geo = _geometry(frame_hw, working_size, geometry)
     aspect = frame_hw[0] / frame_hw[1]
     fig = Figure(figsize=(width, width / n * aspect + 0.9), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
@@ -396,9 +391,9 @@ def grid_maps_figure(
         if frame is not None:
             ax.imshow(frame)
         im = ax.imshow(m, cmap=cmap, alpha=0.7 if frame is not None else 1.0,
-                       extent=_grid_extent(frame_hw, m.shape, working_size), interpolation="nearest", **scale)
+                       extent=geo.grid_extent(m.shape), interpolation="nearest", **scale)
         for row, col in (marks or {}).get(title, []):
-            y, x = grid_to_image(row, col, frame_hw, working_size)
+            y, x = geo.grid_to_image(row, col)
             ax.scatter([x], [y], marker="+", s=160, color="cyan", linewidths=2.5)
         ax.set_xlim(-0.5, frame_hw[1] - 0.5)
         ax.set_ylim(frame_hw[0] - 0.5, -0.5)
@@ -448,7 +443,7 @@ def affinity_figure(
     probe: Any,
     frames: Sequence[np.ndarray] | FrameGetter | Mapping[int, np.ndarray],
     query_frame: int,
-    frame_hw: tuple[int, int],
+    frame_hw: tuple[int, int] | None = None,
     query: int = 0,
     working_size: int | None = None,
     max_panels: int = 5,
@@ -460,8 +455,12 @@ def affinity_figure(
     Panel 1: the query frame with the query pixel. Then the memory frames that received
     the most attention: working-memory elements as a heat map over their frame,
     long-term prototypes as circles (area ~ weight) at the pixel they were built around.
+    The probe's own geometry (`AffinityProbe.geometry`) places the grid on the frame; frame_hw
+    and working_size are needed only for a probe without one.
     """
     get = _frame_getter(frames)
+    geo = _geometry(frame_hw, working_size, getattr(probe, "geometry", None))
+    frame_hw = geo.frame_hw
     if probe is None or probe.affinity.size == 0:
         panels = max_panels + 1
     else:
@@ -485,14 +484,14 @@ def affinity_figure(
     n = len(shown) + 1
     axes = fig.subplots(1, n, squeeze=False)[0]
     row, col = probe.query_pixels[query]
-    qy, qx = grid_to_image(row, col, frame_hw, working_size)
+    qy, qx = geo.grid_to_image(row, col)
     image = get(query_frame)
     if image is not None:
         axes[0].imshow(image)
     axes[0].scatter([qx], [qy], marker="+", s=160, color="cyan", linewidths=2.5)
     axes[0].set_title(f"query: frame {query_frame}, cell ({row}, {col})", fontsize=9)
     vmax = max(float(weights.max()), 1e-12)
-    extent = _grid_extent(frame_hw, grid, working_size)
+    extent = geo.grid_extent(grid)
     im = None
     for ax, f in zip(axes[1:], shown):
         image = get(f)
@@ -507,7 +506,7 @@ def affinity_figure(
         sel_lt = (origin_frame == f) & (tier == 0) & (weights > 0)
         if sel_lt.any():
             pix = origin_pixel[sel_lt]
-            ys, xs = zip(*(grid_to_image(p // grid[1], p % grid[1], frame_hw, working_size) for p in pix))
+            ys, xs = zip(*(geo.grid_to_image(p // grid[1], p % grid[1]) for p in pix))
             ax.scatter(xs, ys, s=20 + 400 * weights[sel_lt] / vmax, facecolors="none",
                        edgecolors=LONG_TERM_COLOR, linewidths=1.5)
         kind = "working" if sel_wm.any() and not (tier[origin_frame == f] == 0).any() else (

@@ -9,38 +9,22 @@ forgotten. Its size is therefore bounded by L_max, whatever the video length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
+
+from ..records import ConsolidationEvent, ForgettingEvent
 
 from .similarity import anisotropic_l2, readout, softmax
 from .store import KeyValueStore
 from .working import Candidates
 
 
-@dataclass
-class Consolidation:
-    prototype_indices: torch.Tensor  # candidate indices, in descending usage order
-    candidate_usage: torch.Tensor  # usage of every candidate at selection time
-    valid_prototypes: list[int | None]  # per group: prototypes it got values for (None: none)
-    usage_margin: float  # usage gap between the last chosen and the first unchosen candidate
-
-
-@dataclass
-class Forgetting:
-    removed: int
-    requested: int
-    usage_margin: float  # usage gap between the last removed and the first kept element
-    usage_before: torch.Tensor  # usage of every element before forgetting
-    kept: torch.Tensor  # bool mask over elements before forgetting
-
-
 class LongTermMemory(KeyValueStore):
     def __init__(self, count_usage: bool) -> None:
         super().__init__(count_usage)
 
-    def consolidate(self, candidates: Candidates, num_prototypes: int) -> Consolidation:
+    def consolidate(self, candidates: Candidates, num_prototypes: int) -> ConsolidationEvent:
         """Turn candidates into P prototypes and append them (prototype selection + potentiation)."""
+        size_before = self.size
         c = candidates.elements
         n = c.key.shape[-1]
         p = min(num_prototypes, n)
@@ -73,10 +57,24 @@ class LongTermMemory(KeyValueStore):
             group_values.append(readout(affinity, values) if count > 0 else None)
 
         proto_shrinkage = readout(affinity0, c.shrinkage)
-        self.append(proto_key, proto_shrinkage, None, group_values, c.origin[indices])
-        return Consolidation(indices, c.usage, valid_counts, margin)
+        origin = c.origin[indices]
+        self.append(proto_key, proto_shrinkage, None, group_values, origin)
+        hw = candidates.frame_size
+        return ConsolidationEvent(
+            working_size_before=candidates.working_size_before,
+            working_size_after=candidates.working_size_after,
+            long_term_size_before=size_before,
+            long_term_size_after=self.size,
+            num_candidates=n,
+            group_kinds=candidates.group_kinds,
+            valid_prototypes=valid_counts,
+            prototype_indices=indices,
+            prototype_origins=torch.stack([origin // hw, origin % hw], 1),
+            candidate_usage=c.usage,
+            usage_margin=margin,
+        )
 
-    def forget(self, target_size: int) -> Forgetting | None:
+    def forget(self, target_size: int) -> ForgettingEvent | None:
         """Drop the least-used elements so that at most `target_size` remain.
 
         As in the official code, every element whose usage ties the k-th smallest is
@@ -90,14 +88,19 @@ class LongTermMemory(KeyValueStore):
         threshold = smallest[requested - 1]
         survived = usage > threshold
         margin = float(smallest[requested] - threshold) if self.size > requested else float("inf")
+        size_before = self.size
         self.keep_mask(survived)
-        return Forgetting(int((~survived).sum()), requested, margin, usage, survived)
+        return ForgettingEvent(size_before, target_size, requested, int((~survived).sum()), margin, usage, survived)
 
-    def forget_oldest(self, target_size: int) -> Forgetting | None:
-        """Without usage counts, drop the oldest elements (first in, first out)."""
+    def forget_oldest(self, target_size: int) -> ForgettingEvent | None:
+        """Without usage counts, drop the oldest elements (first in, first out).
+
+        The official code raises here instead (docs/departures.md).
+        """
         requested = self.size - target_size
         if requested <= 0:
             return None
+        size_before = self.size
         survived = torch.arange(self.size, device=self.key.device) >= requested
         self.keep_mask(survived)
-        return Forgetting(requested, requested, float("nan"), torch.zeros(0), survived)
+        return ForgettingEvent(size_before, target_size, requested, requested, float("nan"), torch.zeros(0), survived)

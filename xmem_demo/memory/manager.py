@@ -44,6 +44,8 @@ def _float32_arithmetic(method):
 
 @dataclass
 class WriteEvents:
+    """What a memory write triggered (the events' arrays are still tensors, see records.py)."""
+
     consolidation: ConsolidationEvent | None = None
     forgetting: ForgettingEvent | None = None
 
@@ -195,35 +197,10 @@ class MemoryManager:
         lt = self.long_term
         capacity = cfg.max_long_term_elements - cfg.num_prototypes
         if lt.size >= capacity:
-            size_before = lt.size
-            if lt.count_usage:
-                forgot = lt.forget(capacity)
-            else:  # usage not counted: fall back to dropping the oldest elements
-                forgot = lt.forget_oldest(capacity)
-            if forgot is not None:
-                events.forgetting = ForgettingEvent(
-                    size_before, capacity, forgot.requested, forgot.removed, forgot.usage_margin,
-                    forgot.usage_before.cpu().numpy(), forgot.kept.cpu().numpy(),
-                )
-
-        wm_before, lt_before = self.working.size, lt.size
+            # Without usage counts, drop the oldest instead (the official code raises).
+            events.forgetting = lt.forget(capacity) if lt.count_usage else lt.forget_oldest(capacity)
         candidates = self.working.take_candidates(cfg.min_mid_term_frames)
-        result = lt.consolidate(candidates, cfg.num_prototypes)
-        hw = self.working.frame_size
-        proto_origin = candidates.elements.origin[result.prototype_indices].cpu().numpy()
-        events.consolidation = ConsolidationEvent(
-            working_size_before=wm_before,
-            working_size_after=self.working.size,
-            long_term_size_before=lt_before,
-            long_term_size_after=lt.size,
-            num_candidates=candidates.elements.key.shape[-1],
-            group_kinds=candidates.group_kinds,
-            valid_prototypes=result.valid_prototypes,
-            prototype_indices=result.prototype_indices.cpu().tolist(),
-            prototype_origins=[(int(o // hw), int(o % hw)) for o in proto_origin],
-            candidate_usage=result.candidate_usage.float().cpu().numpy(),
-            usage_margin=result.usage_margin,
-        )
+        events.consolidation = lt.consolidate(candidates, cfg.num_prototypes)
         return events
 
     # ---- sizes --------------------------------------------------------------------------

@@ -24,6 +24,9 @@ class Candidates:
     elements: Slice  # keys, shrinkage, selection, usage of the N candidates
     group_values: list[torch.Tensor | None]  # per group: values of the LAST n_g candidates, or None
     group_kinds: list[str]  # per group: "full", "partial", "none" or "none_but_sieved"
+    frame_size: int  # HW: elements per memory frame (origins are frame * HW + pixel)
+    working_size_before: int  # working-memory elements before / after the candidates left
+    working_size_after: int
 
 
 class WorkingMemory(KeyValueStore):
@@ -79,6 +82,6 @@ class WorkingMemory(KeyValueStore):
             else:
                 values.append(None)
                 kinds.append("none_but_sieved" if n == min_sieved else "none")
-        candidates = Candidates(self.slice(start, end), values, kinds)
+        elements, size_before = self.slice(start, end), self.size
         self.remove_range(start, end, min_group_size=min_sieved)
-        return candidates
+        return Candidates(elements, values, kinds, hw, size_before, self.size)
