@@ -215,3 +215,22 @@ def test_gathered_readout_equals_csr_readout():
     weights = torch.softmax(torch.randn(9, 4, generator=g), 1)
     torch.testing.assert_close(_gathered_readout(weights, indices, tiers, max_bytes=64),
                                _csr_readout(weights, indices, tiers), rtol=1e-5, atol=1e-6)
+
+
+def test_take_candidates_group_kinds_with_the_official_off_by_one():
+    """Groups joining at frames 0, 4, 5, 6 of 8; T_min = 2 -> a later group needs MORE than
+    (T_min + 1) frames to hand values over, but loses them with exactly that many."""
+    wm = WorkingMemory(count_usage=True)
+    joins = [0, 4, 5, 6]
+    for t in range(8):
+        k, s, e, _ = frame(t)
+        groups = [torch.full((1, CV, HW), float(g)) for g, j in enumerate(joins) if j <= t]
+        wm.add_frame(k, s, e, groups, frame_index=t)
+    assert wm.group_sizes == [8 * HW, 4 * HW, 3 * HW, 2 * HW]
+    cands = wm.take_candidates(min_frames=2)
+    assert cands.group_kinds == ["full", "partial", "none_but_sieved", "none"]
+    assert cands.elements.key.shape[-1] == 6 * HW
+    assert [v is None for v in cands.group_values] == [False, False, True, True]
+    assert cands.group_values[1].shape[-1] == 2 * HW and cands.first_with_values(1) == 4 * HW
+    # none_but_sieved lost its middle frame; "none" kept everything.
+    assert wm.group_sizes == [2 * HW, 2 * HW, 2 * HW, 2 * HW]

@@ -40,16 +40,15 @@ class LongTermMemory(KeyValueStore):
         group_values: list[torch.Tensor | None] = []
         valid_counts: list[int | None] = []
         affinity0 = None
-        for values in candidates.group_values:
+        for g, values in enumerate(candidates.group_values):
             if values is None:
                 group_values.append(None)
                 valid_counts.append(None)
                 continue
-            n_g = values.shape[-1]
-            # A prototype serves a later-joined group only if it lies within that group's
-            # (right-aligned) candidates.
-            valid = indices >= n - n_g
-            affinity = softmax(similarity[n - n_g :, valid])
+            # A group reads out only the candidates it has values for, with the prototypes among them.
+            first = candidates.first_with_values(g)
+            valid = indices >= first
+            affinity = softmax(similarity[first:, valid])
             if affinity0 is None:
                 affinity0 = affinity
             count = int(valid.sum())

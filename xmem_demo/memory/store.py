@@ -157,6 +157,38 @@ class KeyValueStore:
         return Slice(self.key[:, start:end].clone(), self.origin[start:end].clone(),
                      self.shrinkage[:, start:end].clone(), sel, usage)
 
+    def take_range(self, start: int, end: int, min_group_size: int) -> tuple[Slice, list[torch.Tensor | None], list[str]]:
+        """Remove keys [start, end) and return them with each group's values for them.
+
+        Returns (the elements, per group its values (objects x CV x m, the LAST m elements
+        of the range) or None, per group its kind). As the official `compress_features`:
+
+        * "full": the group has a value for every key; its values [start, end) go.
+        * "partial": a group that joined later, with MORE than `min_group_size` values:
+          its own values [start, n_g - (size - end)) go, right-aligned with the range.
+        * "none": fewer values: nothing goes, the group's values stay whole.
+        * "none_but_sieved": EXACTLY `min_group_size` values. The official code's
+          off-by-one, kept on purpose: it hands over values only when
+          n_g > min_size (`compress_features`) but removes them when n_g >= min_size
+          (`sieve_by_range`), so this group loses those values and none of them
+          reaches long-term memory (docs/departures.md).
+        """
+        tail = self.size - end
+        values: list[torch.Tensor | None] = []
+        kinds: list[str] = []
+        for v in self.values:
+            n = v.shape[-1]
+            if n == self.size or n > min_group_size:
+                # A copy: removing the range below compacts the buffers in place.
+                values.append(v[..., start : n - tail].clone())
+                kinds.append("full" if n == self.size else "partial")
+            else:
+                values.append(None)
+                kinds.append("none_but_sieved" if n == min_group_size else "none")
+        elements = self.slice(start, end)
+        self.remove_range(start, end, min_group_size)
+        return elements, values, kinds
+
     def remove_range(self, start: int, end: int, min_group_size: int) -> None:
         """Drop keys [start, end) (the official 'sieve').
 

@@ -28,6 +28,10 @@ class Candidates:
     working_size_before: int  # working-memory elements before / after the candidates left
     working_size_after: int
 
+    def first_with_values(self, group: int) -> int:
+        """Index of the first candidate that `group` has a value for (values are right-aligned)."""
+        return self.elements.key.shape[-1] - self.group_values[group].shape[-1]
+
 
 class WorkingMemory(KeyValueStore):
     def __init__(self, count_usage: bool) -> None:
@@ -57,31 +61,14 @@ class WorkingMemory(KeyValueStore):
         return self.frame_size > 0 and self.size >= max_frames * self.frame_size
 
     def take_candidates(self, min_frames: int) -> Candidates:
-        """Remove the consolidation candidates and return them.
+        """Remove the consolidation candidates and return them (Sec. 3.4).
 
         Candidates are all elements except the first memory frame (the annotated frame,
-        always kept) and the newest T_min - 1 frames. A group that joined later
-        contributes values only from its own second frame on, and only if it has more
-        than T_min + 1 frames; otherwise it has nothing to consolidate.
+        always kept) and the newest T_min - 1 frames. (How object groups that joined later
+        take part, including the official off-by-one, is `KeyValueStore.take_range`.)
         """
         hw = self.frame_size
-        keep_recent = min_frames * hw - hw  # newest (T_min - 1) frames
-        start, end = hw, self.size - keep_recent
-        min_sieved = min_frames * hw + hw  # groups at least this large lose the slice too
-        values: list[torch.Tensor | None] = []
-        kinds: list[str] = []
-        for v in self.values:
-            n = v.shape[-1]
-            # Copies: removing the range below compacts the buffers in place.
-            if n == self.size:
-                values.append(v[..., hw : n - keep_recent].clone())
-                kinds.append("full")
-            elif n > min_sieved:
-                values.append(v[..., hw : n - keep_recent].clone())
-                kinds.append("partial")
-            else:
-                values.append(None)
-                kinds.append("none_but_sieved" if n == min_sieved else "none")
-        elements, size_before = self.slice(start, end), self.size
-        self.remove_range(start, end, min_group_size=min_sieved)
+        keep_recent = (min_frames - 1) * hw  # the newest T_min - 1 frames
+        size_before = self.size
+        elements, values, kinds = self.take_range(hw, self.size - keep_recent, min_group_size=(min_frames + 1) * hw)
         return Candidates(elements, values, kinds, hw, size_before, self.size)
