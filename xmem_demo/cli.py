@@ -66,32 +66,25 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_memory_arguments(p: argparse.ArgumentParser) -> None:
-    """Memory settings, with the official flag names (and the paper's symbols)."""
+    """Memory settings, with the official flag names (and the paper's symbols): one flag per
+    `MemoryConfig.settings()` entry, so the list is defined once, in config.py."""
     d = MemoryConfig()
     g = p.add_argument_group("memory (official XMem flag names)")
-    g.add_argument("--mem-every", type=int, default=d.mem_every, help="r: a memory frame every r frames")
-    g.add_argument("--deep-update-every", type=int, default=d.deep_update_every,
-                   help="sensory deep update every d frames; -1 = with every memory frame")
-    g.add_argument("--top-k", type=int, default=d.top_k, help="k of the top-k softmax")
-    g.add_argument("--min-mid-term-frames", type=int, default=d.min_mid_term_frames, help="T_min")
-    g.add_argument("--max-mid-term-frames", type=int, default=d.max_mid_term_frames, help="T_max")
-    g.add_argument("--num-prototypes", type=int, default=d.num_prototypes, help="P: prototypes per consolidation")
-    g.add_argument("--max-long-term-elements", type=int, default=d.max_long_term_elements, help="L_max")
-    g.add_argument("--disable-long-term", action="store_true", help="working memory only (grows without bound)")
+    for name, setting in MemoryConfig.settings().items():
+        default = getattr(d, name)
+        if setting.flag is None:
+            continue
+        if isinstance(default, bool):  # a switch: the flag sets the opposite of the default
+            g.add_argument(setting.flag, dest=name, action="store_const", const=not default, default=default,
+                           help=setting.help)
+        else:
+            g.add_argument(setting.flag, dest=name, type=int, default=default,
+                           help=f"{setting.help} (default {default})")
 
 
 def memory_config_from_args(args: argparse.Namespace) -> MemoryConfig:
     try:
-        return MemoryConfig(
-            mem_every=args.mem_every,
-            deep_update_every=args.deep_update_every,
-            top_k=args.top_k,
-            enable_long_term=not args.disable_long_term,
-            min_mid_term_frames=args.min_mid_term_frames,
-            max_mid_term_frames=args.max_mid_term_frames,
-            num_prototypes=args.num_prototypes,
-            max_long_term_elements=args.max_long_term_elements,
-        )
+        return MemoryConfig(**{name: getattr(args, name) for name, s in MemoryConfig.settings().items() if s.flag})
     except ValueError as err:
         raise UsageError(str(err)) from None
 

@@ -8,7 +8,7 @@ of XMem's `eval.py`. Every field names the paper's symbol where it has one.
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -70,27 +70,64 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """How one MemoryConfig field is presented: paper symbol, label, help, the range a user
+    may pick from (app sliders), and its official command-line flag. The CLI and the app build
+    their controls from these (`MemoryConfig.settings()`), so a setting is listed once."""
+
+    symbol: str  # the paper's symbol ("" where it has none)
+    label: str  # a short label for a control
+    help: str  # one line: what it does and what changing it costs
+    low: int | None = None  # range offered by the app (None: a switch, or not offered)
+    high: int | None = None
+    step: int = 1
+    flag: str | None = None  # the official XMem flag; a switch's flag sets it to NOT its default
+
+
+def _setting(default: Any, setting: Setting) -> Any:
+    return field(default=default, metadata={"setting": setting})
+
+
+@dataclass(frozen=True)
 class MemoryConfig:
     """Inference settings. Defaults are the official XMem evaluation defaults."""
 
-    mem_every: int = 5  # r: a new working-memory frame every r frames (Sec. 3.2)
+    mem_every: int = _setting(5, Setting(  # r: a new working-memory frame every r frames (Sec. 3.2)
+        "r", "Memory every r frames",
+        "r: a new working-memory frame every r frames (smaller: more memory, more accurate)",
+        1, 30, flag="--mem-every"))
     # d: sensory deep update every d frames; -1 = synchronised with memory frames (official).
-    deep_update_every: int = -1
-    top_k: int = 30  # k of the top-k softmax over memory similarities (Sec. 3.3)
-    enable_long_term: bool = True  # consolidate working memory into long-term memory (Sec. 3.4)
-    min_mid_term_frames: int = 5  # T_min: frames kept in working memory after consolidation
-    max_mid_term_frames: int = 10  # T_max: working-memory size (frames) that triggers consolidation
-    num_prototypes: int = 128  # P: prototypes created per consolidation
-    max_long_term_elements: int = 10000  # L_max: long-term capacity before forgetting
+    deep_update_every: int = _setting(-1, Setting(
+        "d", "Deep update every d frames",
+        "sensory deep update every d frames; -1 = with every memory frame", flag="--deep-update-every"))
+    top_k: int = _setting(30, Setting(  # k of the top-k softmax over memory similarities (Sec. 3.3)
+        "k", "Top-k", "k: each pixel reads only its k most similar memory elements", 1, 100, flag="--top-k"))
+    enable_long_term: bool = _setting(True, Setting(  # consolidate into long-term memory (Sec. 3.4)
+        "", "Long-term memory", "off: working memory only (grows without bound)", flag="--disable-long-term"))
+    min_mid_term_frames: int = _setting(5, Setting(  # T_min: frames kept in working memory after consolidation
+        "T_min", "T_min", "working memory keeps at least T_min frames after consolidation", 1, 50,
+        flag="--min-mid-term-frames"))
+    max_mid_term_frames: int = _setting(10, Setting(  # T_max: working-memory size (frames) that triggers consolidation
+        "T_max", "T_max", "working memory holding T_max frames triggers consolidation into long-term", 2, 100,
+        flag="--max-mid-term-frames"))
+    num_prototypes: int = _setting(128, Setting(  # P: prototypes created per consolidation
+        "P", "Prototypes P", "P: long-term prototypes made per consolidation", 8, 1024, 8, flag="--num-prototypes"))
+    max_long_term_elements: int = _setting(10000, Setting(  # L_max: long-term capacity before forgetting
+        "L_max", "L_max", "long-term capacity; when full, the least-used elements are forgotten", 500, 50000, 500,
+        flag="--max-long-term-elements"))
     # Count usage of long-term elements (needed for forgetting). None = the official eval.py
     # rule, decided per video from its length (see `resolve_count_usage`).
     count_long_term_usage: bool | None = None
 
+    @classmethod
+    def settings(cls) -> dict[str, Setting]:
+        """Field name -> Setting, in declaration order (fields without one are internal)."""
+        return {f.name: f.metadata["setting"] for f in fields(cls) if "setting" in f.metadata}
+
     def __post_init__(self) -> None:
         problems = [
             f"{name} must be a whole number, got {getattr(self, name)!r}"
-            for name in ("mem_every", "deep_update_every", "top_k", "min_mid_term_frames", "max_mid_term_frames",
-                         "num_prototypes", "max_long_term_elements")
+            for name in (f.name for f in fields(self) if f.type == "int")
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), numbers.Integral)
         ]
         if problems:  # mem_every=2.5 used to be accepted

@@ -7,13 +7,14 @@ import os
 from ..limits import MAX_OBJECTS as _LIB_MAX_OBJECTS
 from ..limits import MAX_WORKING_PIXELS as _LIB_MAX_WORKING_PIXELS
 from ..limits import MIN_SIDE as _LIB_MIN_SIDE
+from ..video import SUPPORTED
 
 # Clips: refused beyond these, with a message saying so.
 MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
 MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
 MAX_SHORT_SIDE = 2160  # pixels on the short side
 MAX_UPLOAD = "2gb"  # largest upload the server accepts (Gradio's max_file_size)
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv", ".gif")
+VIDEO_EXTENSIONS = SUPPORTED  # what xmem_demo.video opens (video files and GIFs): one list
 MASK_EXTENSIONS = (".png",)
 
 # Objects: one label id each (1..MAX_OBJECTS) in the uint8 index masks (the library's limit).
