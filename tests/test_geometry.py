@@ -4,6 +4,7 @@ computed once by the session and carried in its records."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 
 from xmem_demo import InferenceSession, MemoryConfig, RecordCollector
@@ -53,3 +54,17 @@ def test_a_frame_of_another_size_is_refused_and_changes_nothing(tiny_model):
     assert session.frame_index == 0
     session.step(clip[1])
     assert session.frame_index == 1
+
+
+def test_public_prepare_is_what_the_session_feeds_the_network(tiny_model, monkeypatch):
+    from xmem_demo.session import prepare
+
+    clip = frames(1)
+    seen = []
+    session = InferenceSession(tiny_model, MemoryConfig(), working_size=24)
+    original = session.model.encode_key
+    monkeypatch.setattr(session.model, "encode_key", lambda image, **kw: (seen.append(image.clone()), original(image, **kw))[1])
+    session.step(clip[0], mask=box_mask(1, 5, 5))
+    image, geometry = prepare(clip[0], working_size=24)
+    assert geometry == session.geometry and tuple(image.shape[-2:]) == geometry.padded_hw
+    assert torch.equal(image, seen[0])

@@ -61,6 +61,32 @@ def uses_channels_last(model: torch.nn.Module) -> bool:
     return weight is not None and weight.is_contiguous(memory_format=torch.channels_last)
 
 
+def normalise(image: torch.Tensor, geometry: FrameGeometry, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """H x W x 3 RGB (uint8, or float in [0, 1]) -> 3 x h x w: resized to the working size
+    (bilinear, antialiased when shrinking) and normalised with the ImageNet mean/std."""
+    image = image.permute(2, 0, 1)
+    image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    if geometry.resized:
+        # The official eval.py --size: bilinear, antialiased when shrinking (torchvision Resize).
+        shrink = geometry.working_hw[0] < geometry.frame_hw[0]
+        image = F.interpolate(image[None], size=geometry.working_hw, mode="bilinear", align_corners=False,
+                              antialias=shrink)[0]
+    return (image - mean) / std
+
+
+def prepare(frame: np.ndarray | torch.Tensor, working_size: int | None = None) -> tuple[torch.Tensor, FrameGeometry]:
+    """What the network sees of one frame (step 1 of the protocol), for teaching and checks:
+    H x W x 3 RGB -> (1 x 3 x H' x W' float32, its FrameGeometry), normalised, resized so
+    that the short side is `working_size` (None: unchanged), zero-padded to multiples of 16.
+    `InferenceSession.step` prepares every frame exactly so."""
+    check_frame(frame)
+    image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
+    geometry = FrameGeometry.for_frame(tuple(image.shape[:2]), None if working_size in (None, -1) else working_size)
+    mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
+    return F.pad(normalise(image, geometry, mean, std), geometry.pad)[None], geometry
+
+
 def pick_device(preference: str | torch.device | None = None) -> torch.device:
     """'auto'/None: CUDA if present, else Apple MPS, else CPU."""
     if preference not in (None, "auto"):
@@ -156,14 +182,7 @@ class InferenceSession:
         if image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")
         geometry = self._frame_geometry(tuple(image.shape[:2]))
-        image = image.to(self.device).permute(2, 0, 1)
-        image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
-        if geometry.resized:
-            # The official eval.py --size: bilinear, antialiased when shrinking (torchvision Resize).
-            shrink = geometry.working_hw[0] < geometry.frame_hw[0]
-            image = F.interpolate(image[None], size=geometry.working_hw, mode="bilinear", align_corners=False,
-                                  antialias=shrink)[0]
-        return (image - self._mean) / self._std
+        return normalise(image.to(self.device), geometry, self._mean, self._std)
 
     def _prepare_mask(
         self, mask: np.ndarray | torch.Tensor, objects: Sequence[int] | None, frame_hw: tuple[int, int], work_hw: tuple[int, int]
