@@ -1,0 +1,66 @@
+"""Figures that show what XMem's memory does, built from `FrameRecord`s only.
+
+Every function returns a `matplotlib.figure.Figure` (never touches pyplot's global state,
+so the app can call them from concurrent sessions; in a notebook the figure displays
+itself). Inputs are the observability hook's payload (`FrameRecord`, or the dicts of
+`FrameRecord.summary()`) and its events; nothing here reads the memory tiers directly.
+
+Paper symbols (Cheng & Schwing, ECCV 2022) used in labels: r (a memory frame every r
+frames), T_min / T_max (working-memory frames after / before consolidation), P
+(prototypes per consolidation), L_max (long-term capacity), k (top-k), s (shrinkage),
+e (selection), h (sensory hidden state).
+
+Geometry: memory elements live on the stride-16 feature grid of the *padded* working
+frame: `FrameRecord.geometry` / `AffinityProbe.geometry` (xmem_demo.geometry.FrameGeometry)
+say how; figures take it as `geometry=`, and `feature_grid_shape`, `grid_to_image`,
+`image_to_grid` convert from a (frame size, working size) pair.
+
+Modules: `memory` (tiers, usage, prototypes), `attention` (grid maps, sensory memory,
+affinity), `quality` (time, J&F, long videos); `_common` the shared helpers.
+"""
+
+from ._common import (  # noqa: F401
+    STRIDE,
+    FrameGeometry,
+    series,
+    object_series,
+    rolling_median,
+    working_hw,
+    feature_grid_shape,
+    grid_to_image,
+    image_to_grid,
+    png_bytes,
+    overlay,
+    overlay_strip,
+    WORKING_COLOR,
+    LONG_TERM_COLOR,
+    SENSORY_COLOR,
+    TOTAL_COLOR,
+    FrameGetter,
+)
+from .memory import occupancy_figure, usage_histogram, prototype_figure  # noqa: F401
+from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
+from .quality import time_figure, metric_figure, tradeoff_figure, long_video_figure  # noqa: F401
+
+__all__ = [
+    "series",
+    "object_series",
+    "rolling_median",
+    "working_hw",
+    "feature_grid_shape",
+    "grid_to_image",
+    "image_to_grid",
+    "png_bytes",
+    "overlay",
+    "overlay_strip",
+    "occupancy_figure",
+    "usage_histogram",
+    "prototype_figure",
+    "grid_maps_figure",
+    "sensory_figure",
+    "affinity_figure",
+    "time_figure",
+    "metric_figure",
+    "tradeoff_figure",
+    "long_video_figure",
+]

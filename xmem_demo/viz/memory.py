@@ -1,0 +1,188 @@
+"""Figures of the memory tiers: occupancy over time, usage at consolidation and forgetting,
+where prototypes came from (Sec. 3.2-3.4)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..geometry import FrameGeometry
+from ._common import _get, series, _index, _events, _frame_getter, _geometry, WORKING_COLOR, LONG_TERM_COLOR, SENSORY_COLOR, TOTAL_COLOR, FrameGetter
+
+
+# ---- memory occupancy ----------------------------------------------------------------------------
+def occupancy_figure(
+    records: Sequence[Any],
+    config: Any = None,
+    unit: str = "elements",
+    title: str | None = None,
+    ax: Any = None,
+    legend: bool = True,
+) -> Figure:
+    """Elements (or bytes) held by each tier over time, with consolidations and forgetting marked.
+
+    config: the session's MemoryConfig; when given, its bounds are drawn (L_max for
+    long-term memory; T_max frames for working memory).
+    unit: "elements" (keys, per FrameRecord.working_size / long_term_size) or "bytes".
+    """
+    owns_figure = ax is None
+    if owns_figure:
+        fig = Figure(figsize=(9, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    x = _index(records)
+    if unit == "bytes":
+        mb = [_get(r, "memory_bytes", {}) or {} for r in records]
+        wm = np.array([m.get("working", 0) for m in mb]) / 2**20
+        lt = np.array([m.get("long_term", 0) for m in mb]) / 2**20
+        sens = np.array([m.get("sensory", 0) for m in mb]) / 2**20
+        ylabel = "memory (MiB)"
+    else:
+        wm, lt, sens = series(records, "working_size"), series(records, "long_term_size"), None
+        ylabel = "memory elements"
+    ax.set_xlabel("frame t")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if len(records) == 0:
+        ax.set_title(title or "memory occupancy (no frames yet)")
+        return fig
+    ax.plot(x, wm, color=WORKING_COLOR, lw=1.6, label="working memory")
+    ax.plot(x, lt, color=LONG_TERM_COLOR, lw=1.6, label="long-term memory")
+    if sens is not None:
+        ax.plot(x, sens, color=SENSORY_COLOR, lw=1.6, label="sensory memory")
+    ax.plot(x, wm + lt, color=TOTAL_COLOR, lw=1, ls="--", label="working + long-term")
+    consolidations = _events(records, "consolidation")
+    forgetting = _events(records, "forgetting")
+    for k, t in enumerate(consolidations):
+        ax.axvline(t, color="0.6", lw=0.6, ls=":", zorder=0, label="consolidation" if k == 0 else None)
+    if forgetting:
+        pos = {int(_get(r, "index", i)): i for i, r in enumerate(records)}
+        ax.scatter(forgetting, [lt[pos[t]] for t in forgetting], marker="x", color="black", s=28, zorder=4,
+                   label="forgetting")
+    if config is not None and unit == "elements" and getattr(config, "enable_long_term", False):
+        hw = int(_get(records[-1], "elements_per_frame", 0) or 0)
+        top = max(float((wm + lt).max()), 1.0)
+        bounds = [(config.max_long_term_elements, LONG_TERM_COLOR, f"L_max = {config.max_long_term_elements}")]
+        if hw:
+            bounds.append((config.max_mid_term_frames * hw, WORKING_COLOR,
+                           f"T_max·HW = {config.max_mid_term_frames}·{hw}"))
+        for value, color, label in bounds:
+            if value <= 1.5 * top:
+                ax.axhline(value, color=color, lw=0.8, ls="-.", label=label)
+            else:  # far above the data: name it without squashing the curves
+                ax.plot([], [], color=color, lw=0.8, ls="-.", label=f"{label} (above the plot)")
+    ax.set_xlim(x[0], max(x[-1], x[0] + 1))
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title)
+    if legend:
+        if owns_figure:  # room to the right: keep the curves uncovered
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        else:
+            ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    return fig
+
+
+# ---- usage: consolidation and forgetting -----------------------------------------------------------
+def usage_histogram(event: Any, bins: int = 30, ax: Any = None, title: str | None = None) -> Figure:
+    """Histogram of usage at a consolidation (prototypes highlighted) or a forgetting step.
+
+    ConsolidationEvent: candidate_usage, with the P chosen prototypes (the highest usage,
+    Sec. 3.4 "prototype selection") in red. ForgettingEvent: usage_before, with the
+    forgotten (least used) elements in black.
+    """
+    if ax is None:
+        fig = Figure(figsize=(6, 3), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    ax.set_xlabel("usage (mean attention received per read)")
+    ax.set_ylabel("memory elements")
+    ax.grid(alpha=0.3)
+    if event is None:
+        ax.set_title(title or "no event")
+        return fig
+    if hasattr(event, "candidate_usage"):
+        usage = np.asarray(event.candidate_usage, dtype=float)
+        chosen = np.zeros(len(usage), bool)
+        chosen[np.asarray(event.prototype_indices, dtype=int)] = True
+        parts = [(usage[~chosen], "0.6", "candidates not chosen"), (usage[chosen], LONG_TERM_COLOR, f"prototypes (P = {int(chosen.sum())})")]
+        default_title = f"consolidation: {len(usage)} candidates → {int(chosen.sum())} prototypes"
+        threshold = usage[chosen].min() if chosen.any() else None
+    else:
+        usage = np.asarray(event.usage_before, dtype=float)
+        kept = np.asarray(event.kept, bool) if len(event.kept) == len(usage) else np.ones(len(usage), bool)
+        parts = [(usage[kept], LONG_TERM_COLOR, "kept"), (usage[~kept], "black", f"forgotten ({int((~kept).sum())})")]
+        default_title = f"forgetting: {len(usage)} long-term elements → {int(kept.sum())}"
+        threshold = usage[~kept].max() if (~kept).any() else None
+    if len(usage):
+        lo, hi = float(usage.min()), float(usage.max())
+        edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
+        data = [p[0] for p in parts]
+        ax.hist(data, bins=edges, stacked=True, color=[p[1] for p in parts], label=[p[2] for p in parts])
+        # A rug under the axis for the highlighted elements: visible even where a bar is 1 of 100s.
+        marked, color = parts[1][0], parts[1][1]
+        if len(marked):
+            ax.plot(marked, np.zeros(len(marked)), "|", color=color, ms=14, mew=1.5, clip_on=False, zorder=4,
+                    label="_rug")
+        if threshold is not None:
+            ax.axvline(threshold, color="black", lw=0.8, ls="--")
+        ax.legend(fontsize=8)
+    ax.set_title(title or default_title, fontsize=10)
+    return fig
+
+
+def prototype_figure(
+    event: Any,
+    frames: Sequence[np.ndarray] | FrameGetter | Mapping[int, np.ndarray],
+    frame_hw: tuple[int, int],
+    working_size: int | None = None,
+    max_frames: int = 4,
+    width: float = 12.0,
+    geometry: FrameGeometry | None = None,
+) -> Figure:
+    """Where the prototypes of one consolidation came from: markers on their source frames.
+
+    Marker colour = rank by usage (darkest = most used). Each prototype is one grid cell
+    (a 16x16 patch of the working frame). geometry: the record's `FrameRecord.geometry`
+    (else derived from frame_hw and working_size).
+    """
+    geo = _geometry(frame_hw, working_size, geometry)
+    frame_hw = geo.frame_hw
+    get = _frame_getter(frames)
+    origins = list(getattr(event, "prototype_origins", []) or [])
+    by_frame: dict[int, list[tuple[int, int]]] = {}
+    for rank, (f, p) in enumerate(origins):
+        by_frame.setdefault(int(f), []).append((rank, int(p)))
+    shown = sorted(by_frame, key=lambda f: -len(by_frame[f]))[:max_frames]
+    shown.sort()
+    n = max(len(shown), 1)
+    aspect = frame_hw[0] / frame_hw[1]
+    fig = Figure(figsize=(width, width / n * aspect + 0.8), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    grid = geo.grid_hw
+    total = max(len(origins), 1)
+    sc = None
+    for ax, f in zip(axes, shown):
+        image = get(f)
+        if image is not None:
+            ax.imshow(image)
+        ranks, cells = zip(*by_frame[f])
+        ys, xs = zip(*(geo.grid_to_image(p // grid[1], p % grid[1]) for p in cells))
+        sc = ax.scatter(xs, ys, c=ranks, cmap="autumn", vmin=0, vmax=total - 1, s=40, edgecolors="black", linewidths=0.6)
+        ax.set_xlim(-0.5, frame_hw[1] - 0.5)
+        ax.set_ylim(frame_hw[0] - 0.5, -0.5)
+        ax.set_title(f"frame {f}: {len(cells)} prototypes", fontsize=9)
+        ax.axis("off")
+    if not shown:
+        axes[0].axis("off")
+        axes[0].text(0.5, 0.5, "no prototypes", ha="center", va="center", transform=axes[0].transAxes)
+    elif sc is not None:
+        fig.colorbar(sc, ax=list(axes), shrink=0.8, label="rank by usage (0 = most used)")
+    fig.suptitle(f"prototype origins: {len(origins)} prototypes from {len(by_frame)} memory frames", fontsize=10)
+    return fig
+
+
