@@ -294,16 +294,7 @@ class InferenceSession:
                     self.memory.sensory.set(hidden)
 
             if onehot is not None:
-                onehot = F.pad(onehot, geometry.pad)
-                if prob is not None:
-                    predicted = prob[1:].clone()
-                    # Inside the drawn region the annotation wins over every old object.
-                    predicted[:, onehot.sum(0) > 0.5] = 0
-                    given_channels = {self.object_ids.index(lab) for lab in given}
-                    for k in range(predicted.shape[0]):
-                        if k not in given_channels:
-                            onehot[k] = predicted[k]
-                _, prob = soft_aggregate(onehot.float(), dim=0)
+                prob = self._merge_annotation(F.pad(onehot, geometry.pad), given, prob)
                 self.memory.add_objects(num_objects, key)
 
             if prob is None:  # nothing known yet: all background
@@ -329,6 +320,20 @@ class InferenceSession:
                                            geometry, time.perf_counter() - started)
             for hook in self._hooks:
                 hook(record)
+        return prob
+
+    def _merge_annotation(self, onehot: torch.Tensor, given: list[int], prob: torch.Tensor | None) -> torch.Tensor:
+        """The given mask (one-hot K x H x W, padded) over the prediction (K + 1 channels, or None):
+        annotated objects take the mask; inside the drawn region the annotation wins over
+        every other object; elsewhere the others keep their prediction. -> probabilities."""
+        if prob is not None:
+            predicted = prob[1:].clone()
+            predicted[:, onehot.sum(0) > 0.5] = 0
+            given_channels = {self.object_ids.index(lab) for lab in given}
+            for k in range(predicted.shape[0]):
+                if k not in given_channels:
+                    onehot[k] = predicted[k]
+        _, prob = soft_aggregate(onehot.float(), dim=0)
         return prob
 
     # ---- outputs -------------------------------------------------------------------------
