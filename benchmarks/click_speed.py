@@ -1,14 +1,18 @@
 """Click-to-mask speed: the first click on a frame (image encoder + prompt decoder) and each
 further click (prompt decoder only, the embedding comes from the visitor's cache), side by side
 for the click models, on frames of the bundled judo clip at the size the app annotates them
-(full resolution, 854 x 480; SAM 2.1 squashes every frame to 1024 x 1024 for its encoder).
+(full resolution: 330 x 186 for the bundled clip; SAM 2.1 squashes every frame to 1024 x 1024
+for its encoder, so the encoder's cost does not depend on the clip's size).
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python3 benchmarks/click_speed.py [--models sam2.1-tiny,sam2.1-small,grabcut]
         [--checkpoint-dir DIR] [--frames 2] [--further 8]
 
 Speed does not depend on the values of the weights: without --checkpoint-dir (holding the
 official sam2.1_hiera_*.pt), each SAM 2.1 model is a random-weight network saved in the official
-format and loaded through the same code. Prints median / min per step and the model load time.
+format and loaded through the same code. Prints, per step, the median and min of the wall time
+and of the process CPU time (with one thread, CPU time is what the step costs a core; wall time
+also counts waiting for a core on a loaded machine), the step's floating-point operations, and
+a reference matrix product's speed measured in the same run (how fast this machine is right now).
 """
 
 from __future__ import annotations
@@ -28,9 +32,35 @@ class Pt:
         self.x, self.y, self.positive = x, y, positive
 
 
-# Clicks on the judo clip's frame 0 (854 x 480): the two fighters, a spectator, the mat.
-CLICKS = [Pt(430, 250), Pt(470, 300), Pt(380, 200, False), Pt(500, 220), Pt(200, 400, False), Pt(450, 350),
-          Pt(420, 150), Pt(700, 100, False), Pt(440, 280), Pt(460, 260)]  # fmt: skip
+# Clicks as fractions of the frame (x, y, include?): on the judo clip, the fighters, the mat, a spectator.
+CLICKS = [(0.50, 0.52, True), (0.55, 0.62, True), (0.44, 0.42, False), (0.58, 0.46, True), (0.23, 0.83, False),
+          (0.53, 0.73, True), (0.49, 0.31, True), (0.82, 0.21, False), (0.52, 0.58, True), (0.54, 0.54, True)]  # fmt: skip
+
+
+def click(i: int, img: np.ndarray) -> Pt:
+    fx, fy, positive = CLICKS[i % len(CLICKS)]
+    return Pt(fx * img.shape[1], fy * img.shape[0], positive)
+
+
+def matmul_gflops() -> float:
+    """This machine's speed right now: a 1024^3 float32 matrix product, best of 5."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    best = min(_timed(lambda: a @ b)[0] for _ in range(5))
+    return 2 * 1024**3 / best / 1e9
+
+
+def _timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, out
+
+
+def gflop(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() / 1e9
 
 
 def frames(count: int) -> list[np.ndarray]:
@@ -65,24 +95,38 @@ def main() -> None:
     from xmem_demo.clicks import ClickSession
 
     imgs = frames(args.frames)
-    print(f"frames {imgs[0].shape[1]}x{imgs[0].shape[0]}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"frames {imgs[0].shape[1]}x{imgs[0].shape[0]}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"reference matmul {matmul_gflops():.1f} GFLOP/s now"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         for name in args.models.split(","):
             model, load_s, what = load(name, args.checkpoint_dir, Path(scratch))
             session = ClickSession()
-            first, further = [], []
+            first, further = [], []  # (wall, cpu) per click
             for t, img in enumerate(imgs):
                 clicks = []
                 for i in range(1 + args.further):
-                    clicks.append(CLICKS[i % len(CLICKS)])
-                    start = time.perf_counter()
-                    session.step(model, img, ("judo", t), t, 1, list(clicks))
-                    (first if i == 0 else further).append(time.perf_counter() - start)
-            enc = getattr(session.cache, "computed", 0)
+                    clicks.append(click(i, img))
+                    wall, cpu, _ = _timed(lambda: session.step(model, img, ("judo", t), t, 1, list(clicks)))
+                    (first if i == 0 else further).append((wall, cpu))
+            flops = ""
+            if hasattr(model, "embed"):
+                emb = model.embed(imgs[0])
+                from xmem_demo.clicks import Prompt
+
+                prompt = Prompt(clicks=[click(0, imgs[0]), click(1, imgs[0])])
+                flops = f" | GFLOP: encoder {gflop(lambda: model.embed(imgs[0])):.1f}, decoder {gflop(lambda: model.decode(emb, prompt)):.2f}"
+            enc = session.cache.computed
+
+            def stats(rows, k, fmt):
+                vals = [r[k] for r in rows]
+                return f"{statistics.median(vals):{fmt}} (min {min(vals):{fmt}})"
+
             print(
-                f"{name:13s} ({what}): load {load_s:.1f} s | first click on a frame: median {statistics.median(first):.2f} s "
-                f"(min {min(first):.2f}, n={len(first)}) | further click: median {statistics.median(further):.3f} s "
-                f"(min {min(further):.3f}, max {max(further):.3f}, n={len(further)}) | encoder runs {enc}"
+                f"{name:13s} ({what}): load {load_s:.1f} s | first click on a frame (n={len(first)}): wall "
+                f"{stats(first, 0, '.2f')} s, cpu {stats(first, 1, '.2f')} s | further click (n={len(further)}): wall "
+                f"{stats(further, 0, '.3f')} s, cpu {stats(further, 1, '.3f')} s | encoder runs {enc}{flops}"
             )
 
 

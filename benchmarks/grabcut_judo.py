@@ -79,15 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN)
     parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
-    parser.add_argument("--refine-fraction", type=float, default=None, help="(tuning) GrabCutSegmenter.refine_fraction")
-    parser.add_argument("--negative-fraction", type=float, default=None, help="(tuning) GrabCutSegmenter.negative_fraction")
     args = parser.parse_args()
     from xmem_demo.app.clicks import GrabCutSegmenter  # the import path that exists before and after issue 10
 
     data = np.load(args.golden / "golden.npz")
-    tuning = {k: v for k, v in (("refine_fraction", args.refine_fraction), ("negative_fraction", args.negative_fraction)) if v is not None}
-    segmenter = GrabCutSegmenter(**tuning)
-    print(f"mode: {'stateless (re-run from all clicks)' if args.stateless else 'ClickSession (clicks refine)'} {tuning or ''}")
+    segmenter = GrabCutSegmenter()
+    print(f"mode: {'stateless (re-run from all clicks)' if args.stateless else 'ClickSession, as in the app'}")
     rows = []
     start = time.perf_counter()
     for i, t in enumerate(data["mask_frames"]):

@@ -54,6 +54,8 @@ class Sam2Segmenter:
         self.device = torch.device(device)
         self.network = load_network(spec, checkpoint, image_size).to(self.device)
         self.image_size = int(self.network.image_size)
+        with torch.inference_mode():  # the decoder's positional encoding of the feature grid: constant
+            self._dense_pe = self.network.sam_prompt_encoder.get_dense_pe()
         self.label = f"{spec.label}, Meta's Segment Anything 2.1 (checkpoint {self.checkpoint.name})"
 
     # ---- the expensive half: once per frame -----------------------------------------------
@@ -115,7 +117,7 @@ class Sam2Segmenter:
         sparse, dense = net.sam_prompt_encoder(points=points, boxes=None, masks=mask_input)
         low_res, iou, _, _ = net.sam_mask_decoder(
             image_embeddings=embedding.image_embed,
-            image_pe=net.sam_prompt_encoder.get_dense_pe(),
+            image_pe=self._dense_pe,
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
             multimask_output=multimask,
