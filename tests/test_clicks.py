@@ -10,7 +10,7 @@ import torch
 from xmem_demo.clicks import Box, ClickSession, EmbeddingCache, GrabCutSegmenter, Prompt
 from xmem_demo.clicks.sam2_model import SAM2_MODELS, ClickModelError, build_network, load_network
 
-from .app_fixtures import disc_centre, make_frames
+from .app_fixtures import app_env, app_examples, app_weights, disc_centre, make_frames  # noqa: F401  (fixtures)
 from .click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint, sam2_segmenter  # noqa: F401  (fixtures)
 
 TINY = SAM2_MODELS["sam2.1-tiny"]
@@ -181,3 +181,45 @@ def test_grabcut_box_and_prior_refinement():
     trimmed = seg.predict(img, Prompt(clicks=[P(3, y, False)], prior_mask=spill)).mask
     assert iou(trimmed, truth) > iou(spill, truth) + 0.2
     assert seg.predict(img, Prompt(clicks=[P(3, 3, False)])).mask.sum() == 0
+
+
+# ---- the app's click actions with SAM 2.1 ----------------------------------------------------
+def test_app_actions_refine_box_candidates_and_tracked_prior(sam2_segmenter, app_env, app_examples, tmp_path):
+    from xmem_demo.app import actions
+    from xmem_demo.app.state import AppState, FrameEdit, UserError, cleanup_state, ensure_session_dir
+
+    state = AppState()
+    ensure_session_dir(state, f"clicks-{tmp_path.name}")
+    try:
+        actions.load_example(state, "tiny.mp4")
+        seg = sam2_segmenter
+        actions.add_click(state, *disc_centre(0), True, seg)
+        assert len(state.clicks.candidates(0, 1)) == 3
+        actions.choose_candidate(state, 2)
+        assert np.array_equal(state.edits[0].objects[1].click_mask, state.clicks.last_prediction.masks[2])
+        actions.add_click(state, 5, 5, False, seg)
+        assert state.clicks.cache.computed == 1 and state.clicks.cache.reused == 1
+        assert len(state.clicks.candidates(0, 1)) == 1  # a refined click gives one mask
+        # Box in two clicks, for a second object on the same frame: still one embedding.
+        actions.add_object(state)
+        assert actions.add_box_corner(state, 10, 20, seg) is False
+        assert actions.add_box_corner(state, 60, 70, seg) is True
+        assert state.edits[0].objects[2].box == (10, 20, 60, 70) and state.clicks.cache.computed == 1
+        actions.add_box_corner(state, 30, 30, seg)
+        with pytest.raises(UserError, match="too close"):
+            actions.add_box_corner(state, 31, 31, seg)
+        # A frame whose mask came from elsewhere (here: an uploaded-like base): the first click refines it.
+        base = np.zeros((96, 128), np.uint8)
+        base[30:70, 40:100] = 1
+        state.edits[4] = FrameEdit(base=base, base_source="result")
+        actions.set_frame(state, 4)
+        state.active = 1
+        actions.add_click(state, 70, 50, True, seg)
+        rec = state.clicks.record(4, 1)
+        assert np.array_equal(rec.prior_mask, base == 1) and rec.inputs == [None]
+        assert "refine the mask this object already had" in actions.click_note(state)
+        assert "2 frame embedding(s) computed" in actions.click_note(state)
+        actions.undo_click(state, seg)
+        assert 1 not in state.edits.get(4, FrameEdit()).objects  # back to the tracked mask alone
+    finally:
+        cleanup_state(state)

@@ -97,6 +97,7 @@ def write_bundle(
         str(t): {
             str(obj_id): {
                 "clicks": [asdict(c) for c in edit.clicks],
+                "box": list(edit.box) if edit.box is not None else None,
                 "brush_added": edit.brush_add is not None and bool(edit.brush_add.any()),
                 "brush_removed": edit.brush_remove is not None and bool(edit.brush_remove.any()),
             }
@@ -123,7 +124,7 @@ def write_bundle(
             "xmem-demo replay bundle\n"
             "settings.json  memory settings (paper symbols: r, T_min, T_max, P, L_max, top-k), weights, device\n"
             "annotations/   the index masks given to the tracker, one per annotated frame (DAVIS palette PNG)\n"
-            "clicks.json    per frame and object: the clicks (x, y, positive) and whether brush edits were used\n"
+            "clicks.json    per frame and object: the clicks (x, y, positive), the box prompt (x0, y0, x1, y1) and whether brush edits were used\n"
             "memory_trace.* one row per processed frame: memory bytes per tier, working/long-term sizes, events\n"
             "Replay: xmem-demo segment CLIP --mask annotations/NNNNN.png --mask-frame N with the same settings.\n",
         )
