@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from xmem_demo.clicks import SAM2_MODELS, resolve_click_model
-from xmem_demo.clicks.download import download_click_model
+from xmem_demo.clicks.download import download_click_model, download_progress
 from xmem_demo.weights import WeightsError
 
 from .app_fixtures import free_port
@@ -65,11 +65,15 @@ def leftovers(cache):
 def test_download_with_progress_then_sam_is_chosen(serve, sam2_checkpoint):
     cache = serve(sam2_checkpoint.read_bytes())
     assert resolve_click_model().name == "grabcut"
-    seen = []
-    path = download_click_model(progress=lambda done, total: seen.append((done, total)))
+    reports = list(download_progress(every_s=0))  # what the app's click-model line shows
     size = sam2_checkpoint.stat().st_size
-    assert path == cache / NAME and path.stat().st_size == size
-    assert seen and seen[-1] == (size, size) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    path = cache / NAME
+    assert path.stat().st_size == size
+    *progress, last = reports
+    assert last.finished and last.error is None and last.done == size
+    assert progress and all(r.total == size and not r.finished for r in progress)
+    assert all(a.done <= b.done for a, b in zip(progress, progress[1:]))
+    assert "Downloading the SAM 2.1 tiny" in progress[0].line() and "MB (" in progress[0].line()
     assert leftovers(cache) == [NAME]  # no .part left behind
     choice = resolve_click_model()
     assert choice.name == "sam2.1-tiny" and choice.checkpoint == path
@@ -81,6 +85,8 @@ def test_404(serve):
     with pytest.raises(WeightsError, match=r"HTTP 404.*place it at .*sam2.1_hiera_tiny.pt"):
         download_click_model(progress=False)
     assert leftovers(cache) == []
+    (last,) = list(download_progress())  # the app's view of the same failure: one report, the error
+    assert last.error and "HTTP 404" in last.error and "download failed" in last.line()
 
 
 def test_truncated_transfer_is_not_kept(serve):

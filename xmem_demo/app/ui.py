@@ -21,7 +21,7 @@ from ..weights import WeightsError, cached_path, download_official, offline
 from . import actions
 from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
 from ..clicks.choose import requested_model
-from ..clicks.download import download_click_model
+from ..clicks.download import download_progress
 from .janitor import start_janitor
 from .limits import (
     CACHE_MAX_AGE_S,
@@ -414,36 +414,15 @@ def build_demo() -> gr.Blocks:
         ).failure(lambda name: (on_weights(name), name), w.weights, [w.banner_box, w.weights], api_visibility="private")
 
         def on_click_model_download():
-            """Fetch the SAM 2.1 weights, with the progress in the click-model line (and on the console)."""
-            import queue
-            import threading
-
-            news: queue.Queue = queue.Queue()
-
-            def report(done: int, total: int | None) -> None:
-                news.put((done, total))
-
-            def work() -> None:
-                try:
-                    download_click_model(progress=report)
-                    news.put(("done", None))
-                except Exception as err:  # reported in the page: the generator below must always end
-                    news.put(("error", f"{type(err).__name__}: {err}" if not isinstance(err, WeightsError) else str(err)))
-
-            threading.Thread(target=work, daemon=True).start()
-            while True:
-                item = news.get()
-                if item[0] == "done":
+            """Fetch the SAM 2.1 weights; the click-model line shows how far it is (the console too)."""
+            for p in download_progress():
+                if p.error:
+                    yield f"Click-to-mask: **GrabCut (offline fallback)**: {p.line()}", gr.update()
+                    return
+                if p.finished:
                     yield click_model_line(choose_segmenter()), gr.update(visible=False)
                     return
-                if item[0] == "error":
-                    yield f"Click-to-mask: **GrabCut (offline fallback)**: the SAM 2.1 download failed: {item[1]}", gr.update()
-                    return
-                done, total = item
-                while not news.empty() and news.queue[0][0] not in ("done", "error"):
-                    done, total = news.get()
-                of = f" of {total / 2**20:.0f} MB ({100 * done / total:.0f}%)" if total else " MB"
-                yield f"Downloading the SAM 2.1 click model: {done / 2**20:.1f}{of}; GrabCut until then.", gr.update()
+                yield p.line() + "; clicks use GrabCut until then.", gr.update()
 
         w.sam_btn.click(
             on_click_model_download, None, [w.click_method, w.sam_btn], api_name="download_click_model"

@@ -11,9 +11,13 @@ app turns into the line under the frame.
 from __future__ import annotations
 
 import os
+import queue
+import sys
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..weights import WeightsError, cache_dir
 from .sam2_model import DEFAULT_MODEL, ClickModelError, Sam2Spec, load_network, spec_for
@@ -69,3 +73,57 @@ def download_click_model(name: str = DEFAULT_MODEL, progress: bool | Callable[[i
             check=_check(spec),
             hint=manual_hint(spec),
         )
+
+
+@dataclass
+class DownloadProgress:
+    """One report of `download_progress`: bytes so far, and on the last report the outcome."""
+
+    done: int = 0
+    total: int | None = None
+    finished: bool = False  # the file is in the cache
+    error: str | None = None  # why it is not
+
+    def line(self, name: str = DEFAULT_MODEL) -> str:
+        if self.error:
+            return f"the {spec_for(name).label} download failed: {self.error}"
+        of = f" of {self.total / 2**20:.0f} MB ({100 * self.done / self.total:.0f}%)" if self.total else " MB"
+        return f"Downloading the {spec_for(name).label} click model: {self.done / 2**20:.1f}{of}"
+
+
+def download_progress(name: str = DEFAULT_MODEL, every_s: float = 0.5) -> Iterator[DownloadProgress]:
+    """Download in a thread and yield its progress (at most every `every_s`), the outcome last.
+
+    For a UI that shows progress while the transfer goes on; the console gets a tqdm bar too.
+    """
+    from tqdm import tqdm
+
+    news: queue.Queue = queue.Queue()
+    bar = tqdm(unit="B", unit_scale=True, desc=f"downloading {spec_for(name).filename}", file=sys.stderr)
+
+    def report(done: int, total: int | None) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+        news.put(DownloadProgress(done, total))
+
+    def work() -> None:
+        try:
+            download_click_model(name, progress=report)
+            news.put(DownloadProgress(bar.n, bar.total, finished=True))
+        except Exception as err:  # the outcome is reported: the consumer must always see an end
+            news.put(DownloadProgress(bar.n, bar.total, error=str(err) if isinstance(err, WeightsError) else f"{type(err).__name__}: {err}"))
+
+    threading.Thread(target=work, daemon=True, name="click-model-download").start()
+    last = 0.0
+    try:
+        while True:
+            item = news.get()
+            if item.finished or item.error:
+                yield item
+                return
+            if time.monotonic() - last >= every_s:
+                last = time.monotonic()
+                yield item
+    finally:
+        bar.close()
