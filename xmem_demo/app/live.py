@@ -23,6 +23,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..live import FrameError, LiveResult
 from ..live.tracker import CPU_SIZES
+from .limits import SESSION_TTL_S
 from .live_session import LIMITS, LiveRegistry, LiveSession, close_live_session
 from .models import get_model
 from ..weights import WeightsError
@@ -149,7 +150,8 @@ def build_live_tab(demo: gr.Blocks, weights_input: Any) -> LiveWidgets:
     """
     registry = LiveRegistry()
     demo.live_sessions = registry  # type: ignore[attr-defined]  (tests and the unload read it)
-    state = gr.State(None, delete_callback=close_live_session)
+    # Freed when the tab closes (unload, below), or after SESSION_TTL_S without an update.
+    state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=close_live_session)
     gr.Markdown(INTRO)
     with gr.Row(equal_height=False):
         camera = gr.Image(

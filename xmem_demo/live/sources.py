@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..video import open_video
-from .frames import LatestFrame, LiveFrame, cap_frame_size
+from .frames import LatestFrame, LiveFrame, cap_frame_size, capped_size
 
 
 class ClipPlayer:
@@ -61,6 +61,8 @@ class ClipPlayer:
         self.delivered = 0  # frames handed to the consumer
         self.dropped = 0  # frames whose time passed while the consumer was busy
         self.description = f"clip {Path(path).name} played at {self.fps:.3g} fps ({self.info.width}x{self.info.height})"
+        hw = (self.info.height, self.info.width)
+        self.frame_hw = capped_size(hw, max_side) if max_side else hw  # (H, W) of the frames handed out
 
     def _frame(self, index: int) -> np.ndarray:
         i = index % len(self.video)
@@ -119,6 +121,7 @@ class CameraSource:
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0) or 30.0
         h, w = first.shape[:2]
         self.description = f"camera {index} ({w}x{h}, {self.fps:.3g} fps announced)"
+        self.frame_hw = capped_size((h, w), max_side) if max_side else (h, w)  # (H, W) of the frames handed out
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read_loop, name=f"camera-{index}", daemon=True)
         self._thread.start()

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The Live tab end to end in Chromium with a fake camera: what a visitor sees.
+
+    python benchmarks/live_browser.py --seconds 30           # mini model, app in a subprocess
+
+Starts `python app.py` (offline: the bundled mini model), opens the Live tab in Debian's
+Chromium whose camera plays the judo clip (.y4m, 30 fps), freezes a frame, clicks a fighter,
+presses Track and then, for `--seconds`, records in Python's clock when the page sends a
+camera frame (POST .../stream/<event>) and when a new overlay appears in the page
+(a MutationObserver on #live-output calls back). Prints:
+
+- overlays shown per second (the FPS the visitor sees);
+- send -> shown: for each overlay, the time since the newest frame sent before it. The page
+  sends a frame only when no answer is pending, so this pairs each overlay with its frame;
+  it covers the JPEG upload, the server's segmentation and the page update (not the up to
+  `stream_every` = 0.1 s that a frame waits in the camera before the page captures it);
+- the server's own figures at the end (from the status line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.app_fixtures import free_port, launch_subprocess, wait_for_http  # noqa: E402
+from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser.test_live_browser import JUDO_TARGET, click_fraction, wait_for_count, write_y4m  # noqa: E402
+
+OBSERVER = """() => {
+  const target = document.querySelector('#live-output');
+  new MutationObserver(() => {
+    const img = target.querySelector('img');
+    if (img && img.src !== window.__lastSrc) { window.__lastSrc = img.src; window.liveShown(); }
+  }).observe(target, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--weights", default="mini")
+    p.add_argument("--size", default="auto", help="processing size in the Live tab (auto or a number)")
+    args = p.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from xmem_demo.resources import EXAMPLE_CLIP
+    from xmem_demo.video import open_video
+
+    tmp = Path(tempfile.mkdtemp(prefix="live-browser-"))
+    with open_video(EXAMPLE_CLIP) as video:
+        camera = write_y4m(tmp / "judo.y4m", list(video.iter_frames(0, len(video))), fps=30)
+    port = free_port()
+    env = {"XMEM_DEMO_OFFLINE": "1", "XMEM_DEMO_WEIGHTS": args.weights, "GRADIO_ANALYTICS_ENABLED": "False",
+           "GRADIO_TEMP_DIR": str(tmp / "gradio")}
+    server = launch_subprocess(env, port)
+    url = f"http://127.0.0.1:{port}/"
+    sends: list[float] = []
+    shown: list[float] = []
+    try:
+        wait_for_http(url, timeout=180)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(120_000)
+            page.on("request", lambda r: sends.append(time.monotonic()) if re.search(r"/stream/[^/]+$", r.url) and r.method == "POST" else None)
+            page.expose_function("liveShown", lambda: shown.append(time.monotonic()))
+            page.goto(url)
+            page.get_by_role("tab", name="Live (camera)").click()
+            if args.size != "auto":
+                box = page.locator("#live-size input").first
+                box.click()
+                box.fill(f"{args.size} px")
+                box.press("Enter")
+            page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
+            page.locator("#live-camera button", has_text="Record").first.click()
+            wait_for_count(page, r"camera frames received: (\d+)", 3)
+            page.locator("#live-freeze").click()
+            page.get_by_text("annotating").first.wait_for()
+            click_fraction(page, "#live-frozen", *JUDO_TARGET)
+            time.sleep(2.0)
+            page.locator("#live-track").click()
+            wait_for_count(page, r"frames segmented: (\d+)", 3, timeout=180)
+            page.evaluate(OBSERVER)
+            sends.clear()
+            shown.clear()
+            start = time.monotonic()
+            time.sleep(args.seconds)
+            end = time.monotonic()
+            status = page.locator("#live-status").inner_text()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    s = np.array(sends)
+    lat = []
+    for t in shown:
+        before = s[s < t]
+        if len(before):
+            lat.append(t - before[-1])
+    lat_ms = 1000 * np.array(lat)
+    print(f"load average {os.getloadavg()[0]:.1f}; {args.seconds:g} s measured; weights {args.weights}, size {args.size}")
+    print(f"frames sent by the page: {len(sends)} ({len(sends) / (end - start):.2f}/s); overlays shown: {len(shown)} "
+          f"({len(shown) / (end - start):.2f} FPS)")
+    if len(lat_ms):
+        print(f"send -> overlay shown: mean {lat_ms.mean():.0f} ms, p50 {np.median(lat_ms):.0f} ms, p95 {np.percentile(lat_ms, 95):.0f} ms")
+    print("server status at the end:\n  " + "\n  ".join(line for line in status.splitlines() if line.strip()))
+
+
+if __name__ == "__main__":
+    main()
