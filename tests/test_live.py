@@ -289,6 +289,9 @@ def test_live_session_flow(model, frames, live_session, tmp_path):
     with s.lock:
         assert s.on_frame(frames[5]) is None
     assert s.frames_skipped == 1
+    # The page sends one frame per stream_every_s: those that never reached on_frame are estimated dropped.
+    s.first_frame_at = s.latest_at - 10 * s.limits.stream_every_s  # as if the camera had run for 10 intervals
+    assert s.frames_dropped_estimate == 11 - s.frames_received + 1
     s.reset_memory()
     assert s.tracker.stats.frames == 1
     d = s.stop()

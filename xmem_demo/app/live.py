@@ -2,10 +2,10 @@
 the target, and every frame that arrives afterwards comes back segmented, with FPS, latency
 and the memory per tier. The logic is in live_session.py (no Gradio) and xmem_demo.live.
 
-Streaming (Gradio's `Image(sources="webcam", streaming=True).stream`): the browser captures a
-JPEG every `stream_every_s` seconds while no answer is pending; the server keeps only the
-newest chunk per visitor, and `LiveSession.on_frame` drops a frame that arrives while the last
-one is still being segmented. Nothing queues. Results go back as an inline JPEG (no file per
+Streaming (Gradio's `Image(sources="webcam", streaming=True).stream`): the browser sends a
+JPEG every `stream_every_s` seconds, answered or not; Gradio keeps one pending chunk per
+visitor, a newer one replacing it, so the tracker always takes the newest frame and nothing
+queues (see live_session.py for how the dropped frames are counted). Results go back as an inline JPEG (no file per
 frame on the server). `time_limit_s` ends one stream; `max_streams` bounds concurrent ones.
 """
 
@@ -81,7 +81,11 @@ def status_html(s: LiveSession | None, error: str = "") -> str:
     if error:
         parts.append(f'<div class="xm-live-error">⚠️ {html.escape(error)}</div>')
     if s is not None:
-        received = f"camera frames received: <b>{s.frames_received}</b> · dropped while busy: <b>{s.frames_skipped}</b>"
+        received = (
+            f"camera frames received: <b>{s.frames_received}</b> · ≈ dropped (newer ones replaced them while "
+            f"a frame was segmented): <b>{s.frames_dropped_estimate}</b> <small>(the page sends one every "
+            f"{s.limits.stream_every_s:g} s)</small>"
+        )
         parts.append(f'<div class="xm-live-row">{received}</div>')
     t = None if s is None else s.tracker
     if t is not None:

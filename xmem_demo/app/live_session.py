@@ -6,10 +6,13 @@ arrives is segmented) -> "stopped" (downloads ready). Freezing during tracking p
 (re-annotation keeps the memory); "reset memory" empties the memory and restarts from the
 last annotation.
 
-Newest wins: a frame that arrives while the previous one is still being segmented is not
-queued (`on_frame` returns None and counts it in `frames_skipped`); Gradio's stream also
-keeps only the newest chunk per visitor, and the browser captures only every
-`stream_every` seconds. Everything a visitor holds lives in this object (in a `gr.State`);
+Newest wins, measured in the browser (benchmarks/live_browser.py): the page sends a camera
+frame every `stream_every` seconds whether or not the last one was answered; Gradio's stream
+keeps one pending chunk per visitor and a newer chunk replaces it, so while a frame is being
+segmented the frames sent meanwhile replace each other and only the newest is taken next.
+`frames_dropped_estimate` counts them (frames the page sent at its cadence minus frames that
+reached `on_frame`). A frame that reaches `on_frame` while the session is busy with an action
+(Track, Freeze) is dropped too (`frames_skipped`). Everything a visitor holds lives in this object (in a `gr.State`);
 `close()` frees it: the tracker's memory, the frames, the recording's folder.
 """
 
@@ -76,7 +79,8 @@ class LiveSession:
         self.latest: np.ndarray | None = None  # newest camera frame (capped)
         self.latest_at = 0.0
         self.frames_received = 0
-        self.frames_skipped = 0  # arrived while the tracker was busy: dropped, never queued
+        self.frames_skipped = 0  # reached on_frame while an action held the session: dropped, never queued
+        self.first_frame_at: float | None = None
         self.frozen: np.ndarray | None = None
         self.freezes = 0  # frozen frames so far (the click model's cache key)
         self.click_session = ClickSession()  # the same click-to-mask state as the Clip tab's
@@ -106,15 +110,26 @@ class LiveSession:
             image = cap_frame_size(check_frame(frame), self.limits.max_side)
             self.latest, self.latest_at = image, time.monotonic()
             self.frames_received += 1
+            if self.first_frame_at is None:
+                self.first_frame_at = self.latest_at
             if self.phase == "waiting":
                 self.phase = "preview"
             if self.phase != "tracking":
                 return image
-            result = self.tracker.step(image, self.latest_at, self.frames_skipped)
+            result = self.tracker.step(image, self.latest_at, self.frames_dropped_estimate)
             self._record(result)
             return result
         finally:
             self.lock.release()
+
+    @property
+    def frames_dropped_estimate(self) -> int:
+        """Frames the page sent (one per `stream_every_s` since the first arrived) that were never
+        segmented: replaced by newer ones in Gradio's one-chunk stream, or skipped while busy."""
+        if self.first_frame_at is None:
+            return 0
+        sent = 1 + int((self.latest_at - self.first_frame_at) / self.limits.stream_every_s)
+        return max(0, sent - self.frames_received) + self.frames_skipped
 
     def _record(self, result: LiveResult) -> None:
         self.last_result = result
@@ -254,7 +269,8 @@ class LiveSession:
             stats = self.tracker.stats
             info = {"model": self.model_label, "processing_size": stats.processing_size,
                     "processing_size_reason": self.tracker.size.reason, "frames_segmented": stats.frames,
-                    "frames_skipped": self.frames_skipped, "fps": round(stats.fps, 2),
+                    "frames_received": self.frames_received, "frames_dropped_estimate": self.frames_dropped_estimate,
+                    "fps": round(stats.fps, 2),
                     "latency_ms": round(1000 * stats.latency_s, 1), "memory": self.tracker.config.memory.__dict__}
             self.downloads = self.recorder.finish(info)
             self.recorder = None
