@@ -70,7 +70,7 @@ def test_working_size_resizes_inside_and_returns_input_size(tiny_model):
     prob = session.step(frames(1)[0], mask=box_mask(1, 5, 5))
     prob = session.step(frames(2)[1])
     assert prob.shape == (2, H, W)
-    assert records.records[0].elements_per_frame == 2 * 3  # 32x45 -> padded 32x48 -> 2x3
+    assert records.records[0].elements_per_frame == 2 * 3  # 32x44 -> padded 32x48 -> 2x3
 
 
 @pytest.mark.parametrize(
@@ -86,6 +86,13 @@ def test_bad_masks_are_refused_clearly(tiny_model, mask, message):
     session = InferenceSession(tiny_model)
     with pytest.raises(MaskError, match=message):
         session.step(frames(1)[0], mask=mask)
+
+
+def test_stacked_mask_of_another_size_is_refused_by_the_same_check(tiny_model):
+    session = InferenceSession(tiny_model)
+    with pytest.raises(MaskError, match="mask is 41x56 but the frame is 40x56"):
+        session.step(frames(1)[0], mask=np.zeros((1, H + 1, W), np.uint8), objects=[1])
+    assert session.frame_index == -1  # nothing was counted
 
 
 def test_bad_frame_is_refused(tiny_model):

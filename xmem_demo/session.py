@@ -37,6 +37,7 @@ from .recorder import FrameRecorder
 from .records import FrameHook
 from .step_plan import plan_step
 from .validate import check_frame, check_precision
+from .video import check_mask_shape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -193,10 +194,7 @@ class InferenceSession:
             mask = mask.astype(np.int64) if mask.dtype in (np.uint16, np.uint32, np.uint64) else mask
         m = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.require(mask, requirements="W"))
         if m.ndim == 2:
-            if tuple(m.shape) != frame_hw:
-                raise MaskError(
-                    f"mask is {m.shape[0]}x{m.shape[1]} (HxW) but the frame is {frame_hw[0]}x{frame_hw[1]}"
-                )
+            check_mask_shape(m, frame_hw)
             if m.is_floating_point():
                 raise MaskError("an index mask must hold integer labels; got floating-point values")
             present = [int(v) for v in torch.unique(m).tolist() if v != 0]
@@ -205,10 +203,7 @@ class InferenceSession:
         elif m.ndim == 3:
             if objects is None or len(objects) != m.shape[0]:
                 raise MaskError("a stacked N x H x W mask needs `objects`: one label id per channel")
-            if tuple(m.shape[1:]) != frame_hw:
-                raise MaskError(
-                    f"mask is {m.shape[1]}x{m.shape[2]} (HxW) but the frame is {frame_hw[0]}x{frame_hw[1]}"
-                )
+            check_mask_shape(m, frame_hw)
             labels = [int(o) for o in objects]
             per_label = m > 0.5 if m.is_floating_point() else m.bool()
         else:

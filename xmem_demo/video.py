@@ -375,10 +375,11 @@ def _rgb_to_index(rgb: np.ndarray, name: str) -> np.ndarray:
 
 
 def check_mask_shape(mask: np.ndarray, shape: tuple[int, int]) -> None:
-    """Raise MaskError unless the mask's height and width equal `shape` (h, w)."""
-    if tuple(mask.shape[:2]) != tuple(shape[:2]):
+    """Raise MaskError unless the mask's height and width (its last two dims: an H x W index
+    mask or an N x H x W stack) equal `shape` (h, w)."""
+    if tuple(mask.shape[-2:]) != tuple(shape[:2]):
         raise MaskError(
-            f"mask is {mask.shape[0]}x{mask.shape[1]} but the frame is {shape[0]}x{shape[1]} (height x width); "
+            f"mask is {mask.shape[-2]}x{mask.shape[-1]} but the frame is {shape[0]}x{shape[1]} (height x width); "
             "draw the mask on a frame of this video at its original resolution"
         )
 
