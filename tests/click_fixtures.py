@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 TEST_IMAGE_SIZE = 256
+_MADE: dict[str, Path] = {}  # one random checkpoint per test process, shared by the modules importing the fixture
 
 
 def require_sam2() -> None:
@@ -30,7 +31,10 @@ def sam2_checkpoint(tmp_path_factory) -> Path:
     require_sam2()
     from xmem_demo.clicks.sam2_model import SAM2_MODELS, save_random_checkpoint
 
-    return save_random_checkpoint(SAM2_MODELS["sam2.1-tiny"], tmp_path_factory.mktemp("sam2") / "sam2.1_hiera_tiny.pt", seed=0)
+    if "tiny" not in _MADE or not _MADE["tiny"].exists():
+        path = tmp_path_factory.mktemp("sam2") / "sam2.1_hiera_tiny.pt"
+        _MADE["tiny"] = save_random_checkpoint(SAM2_MODELS["sam2.1-tiny"], path, seed=0)
+    return _MADE["tiny"]
 
 
 @pytest.fixture(scope="session")

@@ -18,19 +18,16 @@ import numpy as np
 import pytest
 
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_examples, app_weights, disc_centre, free_port  # noqa: F401
-from ..click_fixtures import TEST_IMAGE_SIZE, require_sam2, sam2_checkpoint  # noqa: F401
+from ..click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint  # noqa: F401  (fixture)
 from .browser_support import click_image_at, launch_browser, require_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def sam_app_url(app_weights, app_examples, tmp_path_factory):
+def sam_app_url(app_weights, app_examples, sam2_checkpoint, tmp_path_factory):
     require_browser()
-    require_sam2()
-    from xmem_demo.clicks.sam2_model import SAM2_MODELS, save_random_checkpoint
-
-    ckpt = save_random_checkpoint(SAM2_MODELS["sam2.1-tiny"], tmp_path_factory.mktemp("sam2b") / "sam2.1_hiera_tiny.pt")
+    ckpt = sam2_checkpoint
     env = {
         "XMEM_DEMO_WEIGHTS": str(app_weights),
         "XMEM_DEMO_OFFLINE": "1",
