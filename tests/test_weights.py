@@ -100,3 +100,80 @@ def test_unknown_names_and_missing_paths(tmp_path):
         weights.resolve("xmem-large")
     with pytest.raises(WeightsError, match="not found"):
         weights.resolve(str(tmp_path / "missing.pth"))
+
+
+@pytest.fixture()
+def small_server(tmp_path, monkeypatch):
+    """Like `server`, but XMem.pth is a tiny random checkpoint (fast to fetch, hash and load)."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem, save_checkpoint
+
+    from .conftest import TINY
+
+    torch.manual_seed(0)
+    save_checkpoint(XMem(ModelConfig(**TINY)), tmp_path / "tiny.pth")
+    handler = type("H", (_Handler,), {"files": {"XMem.pth": (tmp_path / "tiny.pth").read_bytes()}, "truncate": set()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/release/")
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+    yield tmp_path / "cache"
+    httpd.shutdown()
+
+
+# ---- trust: digests recorded at first download, checked later; bad files moved aside ----------
+def test_first_download_records_size_and_sha256_and_later_loads_check_them(small_server):
+    import hashlib
+    import json
+
+    path = weights.download_official("xmem", progress=False)
+    record = json.loads(weights.record_path(path).read_text())
+    assert record["size"] == path.stat().st_size
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert weights.KNOWN_DIGESTS == {}  # none published: the record is the reference, and says so
+    assert "no digest is published" in record["note"]
+    # The same size, other bytes (bit rot, a tampered file): refused and moved aside, never reused.
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="does not match its sha256.*moved aside"):
+        weights.verify_cached("xmem")
+    assert not path.exists() and len(list(small_server.glob("XMem.pth.rejected-*"))) == 1
+
+
+def test_truncated_cached_file_is_replaced_by_download(small_server, capsys):
+    path = weights.download_official("xmem", progress=False)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    again = weights.download_official("xmem", progress=False)
+    assert again.read_bytes() == good
+    assert "moved aside" in capsys.readouterr().err
+    assert list(small_server.glob("XMem.pth.rejected-*"))
+
+
+def test_auto_offline_with_a_broken_cache_runs_mini_with_a_notice(small_server, monkeypatch):
+    path = weights.download_official("xmem", progress=False)
+    path.write_bytes(path.read_bytes()[:1000])
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
+    model, notice = weights.resolve_model("auto")
+    assert model.weights_name == "mini" and "NOT the official XMem weights" in notice
+    assert "is 1000 bytes" in notice and not path.exists()
+
+
+def test_auto_with_an_unrecorded_file_that_does_not_load_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
+    (tmp_path / "XMem.pth").write_bytes(b"\x80\x02garbage")  # placed by hand, no record
+    model, notice = weights.resolve_model("auto")
+    assert model.weights_name == "mini" and "cannot be used" in notice
+    assert list(tmp_path.glob("XMem.pth.rejected-*"))
+
+
+def test_auto_with_a_read_only_cache_falls_back_to_mini(monkeypatch):
+    monkeypatch.setenv("XMEM_DEMO_CACHE", "/proc/xmem-demo-cache")
+    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", "http://127.0.0.1:9/")
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+    choice = weights.resolve("auto")
+    assert choice.name == "mini" and "cannot write to the weights cache" in choice.notice
