@@ -63,8 +63,12 @@ def test_janitor_sweeps_idle_sessions_and_dead_processes(tmp_path):
     old = time.time() - 7200
     os.utime(idle / "run-001", (old, old))
     os.utime(idle, (old, old))
+    running = root / "session-running"  # its top folders are old, but masks are being written
+    (running / "run-001" / "masks").mkdir(parents=True)
+    for d in (running / "run-001", running):
+        os.utime(d, (old, old))
     removed = janitor.sweep_idle_sessions(3600, root=root)
-    assert removed == [idle] and busy.is_dir()
+    assert removed == [idle] and busy.is_dir() and running.is_dir()
 
     dead = tmp_path / "proc-999999999"  # no such process
     alive = tmp_path / f"proc-{os.getpid()}"

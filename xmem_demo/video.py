@@ -194,7 +194,11 @@ class VideoSource:
             count += 1
         cap.release()
         if count == 0:
-            raise VideoError(f"'{self.path.name}': cannot decode this video: no frame decodes ({reason})")
+            # decord's own text (source file names, error numbers) means nothing to the user: not shown
+            raise VideoError(
+                f"'{self.path.name}': no frame of this file can be decoded (not a video, or damaged); "
+                "check that it plays, or convert it (e.g. ffmpeg -i in.mov out.mp4)"
+            )
         self._cv, self.backend = _OpenCVFrames(self.path), "opencv"
         first = self._cv.get(0)
         of = f" of the {declared} it announces" if declared > count else ""

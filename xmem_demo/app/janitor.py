@@ -8,7 +8,7 @@ the callback (its session capacity). The janitor removes
 * at start-up: the folders of server processes that no longer run;
 * every SWEEP_EVERY_S: this process's session folders idle for more than
   SESSION_TTL_S + SWEEP_EVERY_S (a folder's "last use" is the newest mtime of the folder and
-  its direct children: every request touches the folder, a run adds masks to its run folder).
+  the folders under it: every request touches the folder, a run adds masks to run-NNN/masks).
 
 One janitor thread per server process (a daemon; it holds no visitor data).
 """
@@ -26,12 +26,15 @@ from .state import session_root, sessions_root
 
 
 def last_used(folder: Path) -> float:
+    """Newest mtime of the folder and the folders under it: writing a mask into run-NNN/masks/
+    changes that folder's mtime, so a running job always looks used (files need no stat)."""
     times = [folder.stat().st_mtime]
-    for child in folder.iterdir():
-        try:
-            times.append(child.stat().st_mtime)
-        except FileNotFoundError:
-            continue
+    for sub, dirs, _files in os.walk(folder):
+        for d in dirs:
+            try:
+                times.append(os.stat(os.path.join(sub, d)).st_mtime)
+            except FileNotFoundError:
+                continue
     return max(times)
 
 
