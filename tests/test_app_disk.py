@@ -76,3 +76,15 @@ def test_janitor_sweeps_idle_sessions_and_dead_processes(tmp_path):
         (d / "session-x").mkdir(parents=True)
     assert janitor.sweep_dead_processes(root=tmp_path) == [dead]
     assert alive.is_dir()
+
+
+def test_unload_or_expiry_never_removes_a_folder_a_run_is_writing(tmp_path):
+    from xmem_demo.app.state import remove_session_dir
+
+    folder = tmp_path / "session-x"
+    (folder / "run-001" / "masks").mkdir(parents=True)  # a run in progress (masks not zipped yet)
+    remove_session_dir(folder)
+    assert folder.is_dir()
+    (folder / "run-001" / "masks").rmdir()  # the run finished: masks.zip is the one copy
+    remove_session_dir(folder)
+    assert not folder.exists()

@@ -11,7 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..video import read_index_mask
 from ..clicks import Box, choose_segmenter
 from ..clicks.session import ClickModel
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
@@ -52,8 +51,7 @@ def result_mask(state: AppState, index: int) -> np.ndarray | None:
     """The last run's mask for a frame, if it has one."""
     if state.result is None or not state.result.first <= index <= state.result.last:
         return None
-    path = state.result.mask_path(index)
-    return read_index_mask(path) if path.exists() else None
+    return state.result.read_mask(index)  # from masks.zip: the only copy kept (app/export.py)
 
 
 def shown_labels(state: AppState, index: int) -> np.ndarray | None:

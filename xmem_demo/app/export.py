@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import zipfile
 from contextlib import ExitStack, closing
 from dataclasses import asdict
@@ -55,12 +56,14 @@ def write_videos(run_dir: Path, clip: ClipInfo, first: int, last: int, objects: 
 
 
 def write_masks_zip(run_dir: Path, clip: ClipInfo, first: int, last: int) -> Path:
-    """PNGs are already compressed: stored as they are."""
+    """PNGs are already compressed: stored as they are. The zip becomes the only copy of the
+    masks (the loose PNGs are removed; `RunResult.read_mask` reads a frame from the zip)."""
     out = run_dir / "masks.zip"
     stem = _slug(Path(clip.name).stem)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
         for t in range(first, last + 1):
             zf.write(run_dir / "masks" / f"{t:05d}.png", arcname=f"{stem}/{t:05d}.png")
+    shutil.rmtree(run_dir / "masks", ignore_errors=True)
     return out
 
 

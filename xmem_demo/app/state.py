@@ -7,9 +7,11 @@ the visitor's temporary folder, which is removed when the tab closes.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +123,24 @@ class RunResult:
     bundle_zip: str | None = None  # replay bundle: settings, clicks, annotations, memory trace
 
     def mask_path(self, index: int) -> Path:
+        """Where a mask is while the run writes it (afterwards it lives only in masks.zip)."""
         return Path(self.run_dir) / "masks" / f"{index:05d}.png"
+
+    def read_mask(self, index: int) -> np.ndarray | None:
+        """The result mask of one frame: from masks.zip (the one copy kept), or the run's loose PNG."""
+        from PIL import Image
+
+        from ..video import read_index_mask
+
+        if self.masks_zip and Path(self.masks_zip).exists():
+            with zipfile.ZipFile(self.masks_zip) as zf:
+                name = next((n for n in zf.namelist() if n.endswith(f"/{index:05d}.png")), None)
+                if name is None:
+                    return None
+                with Image.open(io.BytesIO(zf.read(name))) as im:  # our palette PNG: its indices
+                    return np.asarray(im).astype(np.uint8)
+        path = self.mask_path(index)
+        return read_index_mask(path) if path.exists() else None
 
 
 @dataclass
@@ -220,12 +239,22 @@ def ensure_session_dir(state: AppState, session_hash: str) -> Path:
     return path
 
 
+def run_in_progress(path: str | Path) -> bool:
+    """A run writes its masks into run-NNN/masks/, which goes once masks.zip is written."""
+    return any(p.is_dir() for p in Path(path).glob("run-*/masks"))
+
+
 def remove_session_dir(path: str | Path | None) -> None:
-    if path is not None:
+    """Remove a visitor's folder, unless a run is still writing into it (a client that drops
+    its connection mid-run triggers 'unload'); the janitor removes such a folder once idle."""
+    if path is not None and not run_in_progress(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
 def cleanup_state(state: AppState | None) -> None:
-    """gr.State's delete callback (tab closed, or idle for SESSION_TTL_S): the visitor's files go too."""
+    """gr.State's delete callback (tab closed, or idle for SESSION_TTL_S): the visitor's files go too.
+
+    Not while a run is writing into the folder: the janitor removes it once it has been idle for
+    SESSION_TTL_S + SWEEP_EVERY_S."""
     if isinstance(state, AppState):
         remove_session_dir(state.session_dir)
