@@ -39,9 +39,12 @@ from tests.browser.test_live_browser import JUDO_TARGET, click_fraction, wait_fo
 
 OBSERVER = """() => {
   const target = document.querySelector('#live-output');
+  const seen = new Set();  // a re-render of the same overlay is not a new frame
   new MutationObserver(() => {
     const img = target.querySelector('img');
-    if (img && img.src !== window.__lastSrc) { window.__lastSrc = img.src; window.liveShown(); }
+    if (!img) return;
+    const key = img.src.length + ':' + img.src.slice(-96);
+    if (!seen.has(key)) { seen.add(key); window.liveShown(); }
   }).observe(target, {subtree: true, childList: true, attributes: true});
 }"""
 
