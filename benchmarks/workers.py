@@ -43,6 +43,7 @@ class WorkerSpec:
     official_path: str | None = None
     max_working_elements: int | None = None  # stop this configuration beyond this size
     max_rss_mb: float | None = None  # ... or beyond this RSS
+    working_size: int | None = None  # short side inside the network (official: eval.py --size); None: as given
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,7 +80,8 @@ class OursRunner:
             model = load_model(spec.weights, device=spec.device)
         self.device = torch.device(spec.device)
         self.session = InferenceSession(
-            model, MemoryConfig(**spec.memory), num_frames=spec.num_frames, precision=spec.precision
+            model, MemoryConfig(**spec.memory), num_frames=spec.num_frames, precision=spec.precision,
+            working_size=spec.working_size,
         )
         self.info = {
             "model": model.config.to_dict(),
@@ -87,8 +89,12 @@ class OursRunner:
             if self.session.memory.long_term is not None else False,
         }
 
+    def step_prob(self, frame: np.ndarray, mask: np.ndarray | None, end: bool):
+        """(K + 1) x H x W probabilities at the frame's size; channel k = k-th label seen."""
+        return self.session.step(frame, mask=mask, end=end)
+
     def step(self, frame: np.ndarray, mask: np.ndarray | None, end: bool) -> tuple[np.ndarray, bool]:
-        prob = self.session.step(frame, mask=mask, end=end)
+        prob = self.step_prob(frame, mask, end)
         return self.session.to_index_mask(prob), not bool(self.torch.isfinite(prob).all())
 
     def sizes(self) -> dict[str, float]:
@@ -165,13 +171,22 @@ class OfficialRunner:
         self.mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=self.device).view(3, 1, 1)
         self.labels: list[int] = []
+        self.size = spec.working_size
         self.info = {"config": config, "torchvision_stubbed": stubbed}
 
-    def step(self, frame: np.ndarray, mask: np.ndarray | None, end: bool) -> tuple[np.ndarray, bool]:
+    def step_prob(self, frame: np.ndarray, mask: np.ndarray | None, end: bool):
+        """What the official eval.py does for one frame, with --size self.size (None: -1)."""
         torch = self.torch
+        F = torch.nn.functional
         with torch.no_grad():  # as the official eval.py
             rgb = torch.from_numpy(frame).to(self.device).permute(2, 0, 1).float() / 255
             rgb = (rgb - self.mean) / self.std  # = torchvision ToTensor + Normalize
+            h, w = rgb.shape[-2:]
+            if self.size is not None:  # VideoReader: transforms.Resize(size, BILINEAR) after Normalize
+                short, long = min(h, w), max(h, w)
+                new_long = int(self.size * long / short)
+                shape = (self.size, new_long) if h <= w else (new_long, self.size)
+                rgb = F.interpolate(rgb[None], shape, mode="bilinear", align_corners=False, antialias=True)[0]
             msk, valid = None, None
             if mask is not None:
                 # What the official MaskMapper does (non-exhaustive): one channel per label seen so far.
@@ -179,11 +194,22 @@ class OfficialRunner:
                 self.labels += new
                 m = torch.from_numpy(mask.astype(np.int64)).to(self.device)
                 msk = torch.stack([(m == lab) for lab in self.labels]).float()
+                if self.size is not None:  # VideoReader.resize_mask
+                    min_hw = min(h, w)
+                    size = (int(h / min_hw * self.size), int(w / min_hw * self.size))
+                    msk = F.interpolate(msk[None], size, mode="nearest")[0]
                 valid = list(range(len(self.labels) - len(new) + 1, len(self.labels) + 1))
                 self.processor.set_all_labels(list(range(1, len(self.labels) + 1)))
             prob = self.processor.step(rgb, msk, valid, end=end)
-            idx = torch.argmax(prob, dim=0).cpu().numpy()
-            nonfinite = not bool(torch.isfinite(prob).all())
+            if self.size is not None:  # eval.py: upsample to the original size
+                prob = F.interpolate(prob.unsqueeze(1), (h, w), mode="bilinear", align_corners=False)[:, 0]
+        return prob
+
+    def step(self, frame: np.ndarray, mask: np.ndarray | None, end: bool) -> tuple[np.ndarray, bool]:
+        torch = self.torch
+        prob = self.step_prob(frame, mask, end)
+        idx = torch.argmax(prob, dim=0).cpu().numpy()
+        nonfinite = not bool(torch.isfinite(prob).all())
         lut = np.array([0, *self.labels])
         return lut[idx].astype(np.uint8 if lut.max() < 256 else np.uint16), nonfinite
 

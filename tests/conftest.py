@@ -15,9 +15,13 @@ GOLDEN_DIR = Path(os.environ.get("XMEM_GOLDEN_DIR", REPO.parent / "shared" / "go
 GOLDEN_SHA256 = "81e583974e4a239e5dadf0590ff7e490e25aec8b2bdb26854088db3b48b5eb3d"
 
 
+GOLDEN_SKIP = "golden data not found"
+CHECK_YOURSELF = "python -m benchmarks.official_compare --official /path/to/XMem (a checkout of hkchengrex/XMem)"
+
+
 def _require_golden() -> Path:
     if not (GOLDEN_DIR / "golden.npz").exists():
-        msg = f"golden data not found at {GOLDEN_DIR} (set XMEM_GOLDEN_DIR)"
+        msg = f"{GOLDEN_SKIP} at {GOLDEN_DIR} (set XMEM_GOLDEN_DIR)"
         if os.environ.get("CI"):
             pytest.fail(msg)  # CI always has ../shared: never skip silently there
         pytest.skip(msg)
@@ -61,3 +65,22 @@ def tiny_model():
 
     torch.manual_seed(0)
     return XMem(ModelConfig(**TINY)).eval()
+
+
+def golden_skips(terminalreporter) -> int:
+    """How many tests of this session were skipped for want of the golden data."""
+    return sum(1 for rep in terminalreporter.stats.get("skipped", []) if GOLDEN_SKIP in str(rep.longrepr))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """A skipped golden test is loud: the faithfulness proof did not run, and here is how to run one."""
+    skipped = golden_skips(terminalreporter)
+    if not skipped:
+        return
+    terminalreporter.write_sep("!", "FAITHFULNESS TO THE OFFICIAL XMEM WAS NOT CHECKED", red=True, bold=True)
+    terminalreporter.write_line(
+        f"{skipped} golden test{'s were' if skipped != 1 else ' was'} skipped: {GOLDEN_SKIP} at {GOLDEN_DIR} "
+        "(set XMEM_GOLDEN_DIR).",
+        red=True, bold=True,
+    )
+    terminalreporter.write_line(f"Compare with the official code yourself: {CHECK_YOURSELF}", red=True, bold=True)

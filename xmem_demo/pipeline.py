@@ -20,6 +20,7 @@ from .model import XMem
 from .records import FrameHook, FrameRecord
 from .errors import InputError, MaskError
 from .limits import MAX_OBJECTS
+from .readahead import ReverseReadahead, readahead_window
 from .session import InferenceSession
 from .validate import check_frame, check_precision, check_working_size
 
@@ -53,6 +54,7 @@ class FrameResult:
     object_ids: list[int]
     record: FrameRecord
     prob: torch.Tensor | None = None  # (K+1) x H x W when keep_probs=True
+    frame: np.ndarray | None = None  # the H x W x 3 frame it was computed from (already decoded; for previews)
 
 
 def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[int, int], start: int, stop: int) -> None:
@@ -96,7 +98,8 @@ def run_direction(
     for hook in hooks:
         session.add_hook(hook)
     for i, t in enumerate(order):
-        prob = session.step(source.get(t), mask=annotations.get(t), end=i == len(order) - 1)
+        frame = source.get(t)
+        prob = session.step(frame, mask=annotations.get(t), end=i == len(order) - 1)
         yield FrameResult(
             index=t,
             direction=direction,
@@ -104,6 +107,7 @@ def run_direction(
             object_ids=list(session.object_ids),
             record=records[-1],
             prob=prob.cpu() if keep_probs else None,
+            frame=frame,
         )
         records.clear()
 
@@ -150,9 +154,12 @@ def track(
         if len(order) == 0:
             continue
         is_backward = direction == "backward"
+        # Backwards, frames are decoded in forward windows (a decoder asked for t - 1 after t
+        # re-decodes from the previous keyframe: ~15-25x slower per frame; see readahead.py).
+        frames = ReverseReadahead(source, readahead_window(first.nbytes)) if is_backward else source
         # The anchor frame itself is yielded by the forward pass only.
         for result in run_direction(
-            model, source, order, annotations, config, direction=direction, working_size=working_size,
+            model, frames, order, annotations, config, direction=direction, working_size=working_size,
             keep_probs=keep_probs, hooks=hooks, precision=precision,
         ):
             if should_stop():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from contextlib import closing
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -73,19 +74,35 @@ class RunUpdate:
     note: str = ""
 
 
-class _RememberLast:
-    """A frame source that keeps the last decoded frame (for the preview; no second decode)."""
+class RecentRate:
+    """Frames per second over the last `window` frames.
 
-    def __init__(self, source) -> None:
-        self.source = source
-        self.index, self.frame = -1, None
+    The ETA divides the frames left in BOTH passes (forward, then backward) by this rate: a
+    recent rate follows the run when its speed changes (the backward pass, a different part
+    of the clip), where the average since the start would lag behind.
+    """
 
-    def __len__(self) -> int:
-        return len(self.source)
+    def __init__(self, started: float, window: int = 30) -> None:
+        self._times: deque[float] = deque([started], maxlen=window + 1)
 
-    def get(self, index: int) -> np.ndarray:
-        self.frame, self.index = self.source.get(index), index
-        return self.frame
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+
+    @property
+    def fps(self) -> float:
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def eta(self, frames_left: int) -> float | None:
+        fps = self.fps
+        return frames_left / fps if fps > 0 else None
+
+
+def pass_note(direction: str, passes: list[str], note: str = "") -> str:
+    """Which pass runs, out of how many ("pass 1 of 2: forward 40→99, then backward 39→0")."""
+    index = 1 if direction == "forward" or len(passes) == 1 else 2
+    text = f"pass {index} of {len(passes)}: {', '.join(passes)}"
+    return f"{text}. {note}" if note else text
 
 
 def frame_range(state: AppState, settings: TrackSettings) -> tuple[int, int]:
@@ -138,11 +155,13 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     started = time.perf_counter()
     last_yield = 0.0
     state.stop_requested = False
+    rate = RecentRate(started)
+    anchor = min(inside)
+    passes = [f"forward {anchor}→{last}"] + ([f"then backward {anchor - 1}→{first}"] if anchor > first else [])
     with closing(open_video(clip.path)) as video:
-        source = _RememberLast(video)
         for result in track(
             model,
-            source,
+            video,
             inside,
             config,
             start=first,
@@ -156,21 +175,21 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
             trace.append(row)
             done_frames.append(result.index)
             now = time.perf_counter()
+            rate.tick(now)
             if now - last_yield >= PREVIEW_INTERVAL_S or len(done_frames) == total:
                 last_yield = now
-                fps = len(done_frames) / max(now - started, 1e-6)
                 preview = None
-                if source.index == result.index and source.frame is not None:
-                    preview = resize_for_display(overlay(source.frame, result.mask), scale)
+                if result.frame is not None:
+                    preview = resize_for_display(overlay(result.frame, result.mask), scale)
                 yield RunUpdate(
                     result.direction,
                     len(done_frames),
                     total,
-                    fps,
-                    (total - len(done_frames)) / fps,
+                    rate.fps,
+                    rate.eta(total - len(done_frames)),  # both passes: total counts every frame of the range
                     preview,
                     trace,
-                    note=note,
+                    note=pass_note(result.direction, passes, note),
                 )
     seconds = time.perf_counter() - started
     stopped = len(done_frames) < total
