@@ -22,8 +22,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..palette import overlay
 from ..video import Mp4Writer, open_video, read_index_mask, write_index_mask
+from .render import display_overlay
 from .state import AppState, ClipInfo, ObjectInfo
 
 
@@ -45,7 +45,7 @@ def write_videos(run_dir: Path, clip: ClipInfo, first: int, last: int, objects: 
         writers = {i: stack.enter_context(Mp4Writer(p, fps=fps)) for i, p in object_paths.items()}
         for n, frame in enumerate(source.iter_frames(first, last + 1)):
             labels = read_index_mask(masks_dir / f"{first + n:05d}.png")
-            overlay_writer.write(overlay(frame, labels))
+            overlay_writer.write(display_overlay(frame, labels))
             for obj_id, writer in writers.items():
                 plane = np.where(labels == obj_id, 255, 0).astype(np.uint8)
                 writer.write(np.repeat(plane[..., None], 3, axis=2))

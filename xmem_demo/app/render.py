@@ -8,7 +8,6 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..palette import colorize, overlay
 from .limits import DISPLAY_MAX_SIDE
 from .state import Click, ObjectInfo
 
@@ -28,16 +27,62 @@ def resize_for_display(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
 
 
+# Colours for showing objects on screen (frames, preview, overlay video, legend). Saved masks
+# keep the DAVIS palette, which other tools read; on screen its first colours are dark (object
+# 1 is (128, 0, 0): it vanishes on red objects and in dark scenes). These are bright and
+# distinct from each other, and every object is also outlined in white, with a black ring
+# outside, so it stays visible on any background, whatever its colour.
+DISPLAY_COLOURS = np.array(
+    [(0, 0, 0), (255, 200, 0), (0, 180, 255), (255, 60, 140), (60, 220, 80), (170, 90, 255), (255, 120, 20),
+     (0, 230, 210), (230, 255, 60), (255, 140, 200), (80, 120, 255), (200, 255, 160), (255, 80, 60),
+     (140, 230, 255), (220, 160, 255), (255, 230, 150), (0, 160, 120), (190, 140, 60), (255, 0, 255),
+     (120, 200, 0), (150, 150, 255)],
+    np.uint8,
+)  # index 0: background (unused); objects beyond 20 reuse the list
+
+
 def object_color(obj_id: int) -> tuple[int, int, int]:
-    r, g, b = colorize(np.array([[obj_id]], np.uint8))[0, 0][:3]
+    r, g, b = DISPLAY_COLOURS[1 + (int(obj_id) - 1) % (len(DISPLAY_COLOURS) - 1)] if obj_id else DISPLAY_COLOURS[0]
     return int(r), int(g), int(b)
+
+
+def display_overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Each object tinted with its display colour, outlined in white, ringed in black outside.
+
+    Line width grows with the frame (1 px up to 600 px on the long side) so that outlines
+    survive the resizing for display.
+    """
+    frame = np.asarray(frame, np.uint8)
+    labels = np.asarray(labels)
+    if labels.shape != frame.shape[:2]:
+        raise ValueError(f"mask {labels.shape} and frame {frame.shape[:2]} differ in size")
+    fg = labels > 0
+    if not fg.any():
+        return frame.copy()
+    lut = np.array([object_color(i) for i in range(int(labels.max()) + 1)], np.float32)
+    out = frame.astype(np.float32)
+    out[fg] = (1 - alpha) * out[fg] + alpha * lut[labels[fg].astype(np.int64)]
+    m = labels.astype(np.int32)
+    edge = np.zeros_like(fg)  # object pixels with a 4-neighbour of another label
+    edge[:-1] |= m[:-1] != m[1:]
+    edge[1:] |= m[1:] != m[:-1]
+    edge[:, :-1] |= m[:, :-1] != m[:, 1:]
+    edge[:, 1:] |= m[:, 1:] != m[:, :-1]
+    edge &= fg
+    width = max(1, round(max(frame.shape[:2]) / 600))
+    kernel = np.ones((2 * width - 1, 2 * width - 1), np.uint8)
+    white = cv2.dilate(edge.astype(np.uint8), kernel).astype(bool) & fg
+    black = cv2.dilate(fg.astype(np.uint8), np.ones((2 * width + 1, 2 * width + 1), np.uint8)).astype(bool) & ~fg
+    out[white] = 255
+    out[black] = 0
+    return out.astype(np.uint8)
 
 
 def annotated_view(
     frame: np.ndarray, labels: np.ndarray | None, clicks: Sequence[Click] = (), scale: float = 1.0
 ) -> np.ndarray:
     """The frame with its mask overlaid and the clicks drawn (+ green, - red), at display size."""
-    shown = frame if labels is None or not labels.any() else overlay(frame, labels)
+    shown = frame if labels is None or not labels.any() else display_overlay(frame, labels)
     shown = np.ascontiguousarray(resize_for_display(np.asarray(shown, np.uint8), scale))
     radius = max(4, round(min(shown.shape[:2]) / 60))
     for c in clicks:

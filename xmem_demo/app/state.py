@@ -182,12 +182,28 @@ class AppState:
 
     # ---- annotations ------------------------------------------------------------------------
     def annotations(self) -> dict[int, np.ndarray]:
-        """{frame: uint8 label map} for every frame with a non-empty annotation."""
+        """{frame: uint8 label map} for every frame with a non-empty annotation.
+
+        A frame corrected on top of a tracking result gives the tracker only the objects the
+        visitor edited there: the other objects' tracked masks are shown but not frozen into
+        annotations (the tracker keeps tracking them through that frame), except before an
+        object's first own annotation, where the tracker would otherwise not know it yet.
+        """
         if self.clip is None:
             return {}
+        first_own: dict[int, int] = {}  # object -> first frame the visitor annotated it on
+        for t, edit in sorted(self.edits.items()):
+            own = set(edit.objects)
+            if edit.base_source == "upload" and edit.base is not None:
+                own |= {int(v) for v in np.unique(edit.base) if v}
+            for obj_id in own:
+                first_own.setdefault(obj_id, t)
         out = {}
         for t, edit in sorted(self.edits.items()):
             mask = edit.compose(self.clip.hw)
+            if edit.base_source == "result":
+                given = [*edit.objects, *(o for o in np.unique(mask) if o and t < first_own.get(int(o), t + 1))]
+                mask = np.where(np.isin(mask, given), mask, 0).astype(np.uint8)
             if mask.any():
                 out[t] = mask
         return out

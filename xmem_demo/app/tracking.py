@@ -19,13 +19,12 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import MemoryConfig
-from ..palette import overlay
 from ..pipeline import track
 from ..video import open_video, write_index_mask
 from .export import write_bundle, write_masks_zip, write_videos
 from .limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
 from .models import get_model
-from .render import display_scale, resize_for_display
+from .render import display_overlay, display_scale, resize_for_display
 from .state import AppState, RunResult, UserError
 
 
@@ -180,7 +179,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
                 last_yield = now
                 preview = None
                 if result.frame is not None:
-                    preview = resize_for_display(overlay(result.frame, result.mask), scale)
+                    preview = resize_for_display(display_overlay(result.frame, result.mask), scale)
                 yield RunUpdate(
                     result.direction,
                     len(done_frames),

@@ -70,6 +70,20 @@ def visitor_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+DOWNLOAD_TITLES = {  # RunResult field -> download button title
+    "masks_zip": "Masks: palette PNGs (zip)",
+    "overlay": "Overlay video (mp4)",
+    "objects_zip": "Per-object mask videos (zip)",
+    "bundle_zip": "Replay bundle: settings, clicks, memory trace (zip)",
+}
+
+
+def download_labels(result) -> dict[str, str]:
+    """The download buttons' labels: with the file sizes of this run, plain without a run."""
+    return {key: _file_label(title, getattr(result, key, None) if result else None)
+            for key, title in DOWNLOAD_TITLES.items()}
+
+
 def _file_label(title: str, path: str | None) -> str:
     if not path or not Path(path).exists():
         return title
@@ -123,39 +137,22 @@ def build_demo() -> gr.Blocks:
 
         def results(s: AppState) -> dict:
             r = s.result
-            if r is None:
-                return {
-                    w.result_video: None,
-                    w.result_info: "",
-                    **{
-                        b: gr.update(value=None, interactive=False)
-                        for b in (w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle)
-                    },
-                }
+            buttons = {"masks_zip": w.dl_masks, "overlay": w.dl_overlay, "objects_zip": w.dl_objects,
+                       "bundle_zip": w.dl_bundle}
+            labels = download_labels(r)
+            out = {
+                button: gr.update(
+                    value=getattr(r, key, None) if r else None, interactive=r is not None, label=labels[key]
+                )
+                for key, button in buttons.items()
+            }
+            if r is None:  # e.g. a new clip: no old sizes on the disabled buttons
+                return {**out, w.result_video: None, w.result_info: ""}
             info = (
                 f"{'Stopped early: ' if r.stopped else ''}{r.frames_done} frames ({r.first}–{r.last}) in "
                 f"{r.seconds:.1f} s, {r.frames_done / max(r.seconds, 1e-6):.1f} FPS."
             )
-            return {
-                w.result_video: r.overlay,
-                w.result_info: info,
-                w.dl_masks: gr.update(
-                    value=r.masks_zip, interactive=True, label=_file_label("Masks: palette PNGs (zip)", r.masks_zip)
-                ),
-                w.dl_overlay: gr.update(
-                    value=r.overlay, interactive=True, label=_file_label("Overlay video (mp4)", r.overlay)
-                ),
-                w.dl_objects: gr.update(
-                    value=r.objects_zip,
-                    interactive=True,
-                    label=_file_label("Per-object mask videos (zip)", r.objects_zip),
-                ),
-                w.dl_bundle: gr.update(
-                    value=r.bundle_zip,
-                    interactive=True,
-                    label=_file_label("Replay bundle: settings, clicks, memory trace (zip)", r.bundle_zip),
-                ),
-            }
+            return {**out, w.result_video: r.overlay, w.result_info: info}
 
         # ---- clip --------------------------------------------------------------------------
         def after_clip(s: AppState) -> dict:
@@ -329,7 +326,7 @@ def build_demo() -> gr.Blocks:
                         w.progress: progress_html(u.phase, u.done, u.total, u.fps, u.eta_s, u.note),
                     }
                     if u.phase in ("forward", "backward", "done", "stopped"):
-                        out[w.memory_plot] = memory_figure(u.trace, s.clip.num_frames if s.clip else None)
+                        out[w.memory_plot] = memory_figure(u.trace, u.total)  # the run's range, both passes
                     if u.preview is not None:
                         out[w.preview] = u.preview
                     if u.phase in ("done", "stopped"):
