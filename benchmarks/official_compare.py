@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                            "official": float(np.median([r["seconds"][1] for r in rows[1:]] or [0]))},
         "within_tolerance": ok,
     }
-    print("worst frame: " + ", ".join(f"{key} {v['value']:.3g} (t={v['frame']})" for key, v in summary["worst"].items()))
+    print("worst frame: " + ", ".join(f"{key} {v['value']:.4g} (t={v['frame']})" for key, v in summary["worst"].items()))
     print(f"memory sizes equal on every frame: {'yes' if not memory_mismatch else f'NO, frames {memory_mismatch}'}; "
           f"long-term memory in use from t={summary['long_term_in_use_from']}")
     print(f"median seconds per frame: ours {summary['median_seconds']['ours']:.2f}, "

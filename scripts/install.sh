@@ -3,9 +3,15 @@
 # CPU torch first: an unpinned or newer torch would pull several GB of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet torch==2.13.0
-python3 -m pip install --quiet -e ".[app,notebooks,dev]"
+# XMEM_INSTALL_QUIET=0 (scripts/setup_and_run.sh) lets pip show what it downloads and installs.
+QUIET="--quiet"
+if [ "${XMEM_INSTALL_QUIET:-1}" = "0" ]; then QUIET="--progress-bar=on"; fi
+echo "== install 1/3: torch 2.13.0 (CPU build)"
+python3 -m pip install $QUIET torch==2.13.0
+echo "== install 2/3: xmem-demo and its app, notebook and test packages"
+python3 -m pip install $QUIET -e ".[app,notebooks,dev]"
+echo "== install 3/3: sam2 (the SAM 2.1 click model's code; its weights: docs/click_models.md)"
 # The SAM 2.1 click model (docs/click_models.md): the `sam2` package without its declared torch /
 # torchvision requirements (its hydra-core and iopath come with the app extra above), built
 # against the torch installed above, without its optional CUDA extension.
-SAM2_BUILD_CUDA=0 python3 -m pip install --quiet --no-deps --no-build-isolation "sam2==1.1.0"
+SAM2_BUILD_CUDA=0 python3 -m pip install $QUIET --no-deps --no-build-isolation "sam2==1.1.0"

@@ -117,6 +117,17 @@ class Widgets:
         return [self.state, self.frame_image, self.legend, self.objects_dd, self.obj_name, self.status]
 
 
+def working_size_info() -> str:
+    """Why the processing resolution starts where it does (the CLI's --help says the same)."""
+    return (
+        f"XMem resizes frames so that their short side is this (smaller: faster, coarser). "
+        f"Starts at {default_working_size()} here: {DEFAULT_WORKING_SIZE_GPU} is the official setting (eval.py, "
+        f"the paper's results) and the default on GPU; on CPU {DEFAULT_WORKING_SIZE_CPU} "
+        f"({(DEFAULT_WORKING_SIZE_CPU / DEFAULT_WORKING_SIZE_GPU) ** 2:.2f}x the pixels) keeps tracking interactive. "
+        "The command line uses 480."
+    )
+
+
 def default_working_size() -> int:
     from ..session import pick_device
 
@@ -260,7 +271,7 @@ def build_layout() -> Widgets:
                 value=default_working_size(),
                 label="Processing resolution (short side)",
                 allow_custom_value=True,
-                info="XMem resizes frames to this; smaller is faster. Official: 480",
+                info=working_size_info(),
             )
         with gr.Row():
             mem_every = gr.Slider(

@@ -1,0 +1,42 @@
+"""scripts/setup_and_run.sh shows its progress and says truthfully what opens (python3 faked)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_setup_script_shows_progress_and_what_opens(tmp_path):
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    env.pop("XMEM_INSTALL_QUIET", None)
+    out = subprocess.run(["bash", str(REPO / "scripts" / "setup_and_run.sh"), "--port", "8080"], env=env,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    calls = log.read_text().splitlines()
+    pip = [c for c in calls if c.startswith("-m pip install")]
+    assert len(pip) == 3 and not any("--quiet" in c for c in pip)  # pip's own progress is shown
+    assert calls[-1] == "app.py --port 8080"
+    for step in ("step 1/2", "install 1/3", "install 2/3", "install 3/3", "installed in", "step 2/2"):
+        assert step in out, step
+    assert "no clip loaded" in out and "Load example" in out  # the page does not open on the example
+
+
+def test_install_script_stays_quiet_for_ci(tmp_path):
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    env.pop("XMEM_INSTALL_QUIET", None)
+    subprocess.run(["bash", str(REPO / "scripts" / "install.sh")], env=env, capture_output=True, timeout=120,
+                   check=True)
+    assert all("--quiet" in c for c in log.read_text().splitlines())
