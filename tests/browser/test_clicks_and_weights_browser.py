@@ -105,6 +105,14 @@ def test_rapid_clicks_all_count_in_order(browser, app_url, tmp_path):
         clicks = json.loads(zf.read("clicks.json"))
     got = [(c["x"], c["y"], c["positive"]) for c in clicks["0"]["1"]["clicks"]]
     assert got == [(x, y, True) for x, y in RAPID_CLICKS]
+
+    # A new clip: the (disabled) download buttons no longer show the old run's file sizes.
+    assert "KB" in page.locator("#dl-masks").inner_text() or "MB" in page.locator("#dl-masks").inner_text()
+    page.locator("#load-example").click()
+    page.locator("#progress").get_by_text("Click the object, then press Track.").wait_for()
+    for selector in ("#dl-masks", "#dl-overlay", "#dl-objects", "#dl-bundle"):
+        text = page.locator(selector).inner_text()
+        assert "KB" not in text and "MB" not in text, (selector, text)
     page.close()
 
 
