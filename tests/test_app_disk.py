@@ -88,3 +88,17 @@ def test_unload_or_expiry_never_removes_a_folder_a_run_is_writing(tmp_path):
     (folder / "run-001" / "masks").rmdir()  # the run finished: masks.zip is the one copy
     remove_session_dir(folder)
     assert not folder.exists()
+
+
+def test_janitor_sweeps_old_gradio_cache_files_but_not_sessions(tmp_path):
+    old = time.time() - 3 * 3600
+    upload = tmp_path / "abc123" / "clip.mp4"  # left by a killed server
+    fresh = tmp_path / "def456" / "frame.webp"
+    session = tmp_path / "xmem-demo-sessions" / "proc-1" / "session-a" / "masks.zip"
+    for p in (upload, fresh, session):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    os.utime(upload, (old, old))
+    os.utime(session, (old, old))
+    assert janitor.sweep_old_cache_files(7200, root=tmp_path) == 1
+    assert not upload.exists() and fresh.exists() and session.exists()

@@ -6,6 +6,9 @@ earlier server process (killed, crashed, restarted) and sessions Gradio drops wi
 the callback (its session capacity). The janitor removes
 
 * at start-up: the folders of server processes that no longer run;
+* at start-up and every SWEEP_EVERY_S: files in Gradio's cache older than CACHE_MAX_AGE_S
+  (Gradio only deletes what its own running process created: a killed server's uploads and
+  frame images would stay forever);
 * every SWEEP_EVERY_S: this process's session folders idle for more than
   SESSION_TTL_S + SWEEP_EVERY_S (a folder's "last use" is the newest mtime of the folder and
   the folders under it: every request touches the folder, a run adds masks to run-NNN/masks).
@@ -21,8 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from .limits import SESSION_TTL_S, SWEEP_EVERY_S
-from .state import session_root, sessions_root
+from .limits import CACHE_MAX_AGE_S, SESSION_TTL_S, SWEEP_EVERY_S
+from .state import cache_root, session_root, sessions_root
 
 
 def last_used(folder: Path) -> float:
@@ -80,6 +83,28 @@ def sweep_idle_sessions(max_idle_s: float, root: Path | None = None, now: float 
     return removed
 
 
+def sweep_old_cache_files(max_age_s: float, root: Path | None = None, now: float | None = None) -> int:
+    """Remove files in Gradio's cache older than max_age_s (not our session folders, which have
+    their own rules). Gradio's delete_cache only removes files its running process created, so
+    uploads and frame images of a server that was killed would otherwise stay forever."""
+    root = cache_root() if root is None else root
+    now = time.time() if now is None else now
+    removed = 0
+    if not root.is_dir():
+        return removed
+    sessions = sessions_root() if root == cache_root() else root / sessions_root().name
+    for path in root.rglob("*"):
+        if sessions in path.parents or path == sessions or not path.is_file():
+            continue
+        try:
+            if now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 class Janitor:
     """A daemon thread: sweeps dead processes' folders once, then idle sessions on a schedule."""
 
@@ -91,12 +116,14 @@ class Janitor:
 
     def start(self) -> "Janitor":
         sweep_dead_processes()
+        sweep_old_cache_files(CACHE_MAX_AGE_S)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             sweep_idle_sessions(self.max_idle_s)
+            sweep_old_cache_files(CACHE_MAX_AGE_S)
 
     def stop(self) -> None:
         self._stop.set()
