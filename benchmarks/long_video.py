@@ -49,7 +49,8 @@ from xmem_demo.resources import EXAMPLE_CLIP, EXAMPLE_MASK  # noqa: E402
 
 GOLDEN_WEIGHTS_XZ = REPO.parent / "shared" / "golden" / "xmem-judo" / "weights.pth.xz"
 FRAME_FIELDS = ["frame", "config", "seconds", "cpu_seconds", "rss_mb", "peak_rss_mb", "gpu_mb", "gpu_peak_mb",
-                "working_elements", "long_term_elements", "tier_mb", "nonfinite", "iou_vs_official"]
+                "working_elements", "long_term_elements", "tier_mb", "nonfinite", "iou_vs_official",
+                "matmul_gflops", "conv_gflops", "bound_seconds"]
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -91,6 +92,9 @@ def parse_memory(text: str | None) -> dict:
 def make_specs(args, weights: str) -> list[WorkerSpec]:
     memory = parse_memory(args.memory)
     specs = []
+    if args.bound:
+        specs.append(WorkerSpec("bound", "bound", weights=weights, memory={}, num_frames=args.frames,
+                                threads=args.threads, device="cpu"))
     for name in args.configs.split(","):
         name = name.strip()
         common = dict(weights=weights, num_frames=args.frames, threads=args.threads, device=args.device)
@@ -165,6 +169,7 @@ def run(args) -> dict:
     series: dict[str, dict[str, list]] = {w.spec.name: {k: [] for k in FRAME_FIELDS} for w in workers}
     started = time.time()
     stop_reasons: dict[str, str] = {}
+    bound_model = _bound_model(weights) if args.bound else None
     with open(frames_csv, "w", newline="") as fcsv:
         writer = csv.DictWriter(fcsv, fieldnames=FRAME_FIELDS)
         writer.writeheader()
@@ -185,11 +190,16 @@ def run(args) -> dict:
                     continue
                 _, row, index_mask, stop = reply
                 rows[w.spec.name] = row
-                masks[w.spec.name] = index_mask
+                if index_mask is not None:
+                    masks[w.spec.name] = index_mask
                 if stop:
                     w.stopped = stop_reasons[w.spec.name] = f"{stop} at frame {t}"
+            if "bound" in rows and bound_model is not None:
+                for name, row in rows.items():
+                    if name != "bound":
+                        row["bound_seconds"] = frame_bound(bound_model, source.info, t, end, row, rows["bound"], args)
             for name, row in rows.items():
-                if name != "official" and "official" in masks:
+                if name not in ("official", "bound") and "official" in masks:
                     row["iou_vs_official"] = mean_iou(masks[name], masks["official"])
                 row = {"frame": t, "config": name, **row}
                 writer.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
@@ -223,6 +233,36 @@ def run(args) -> dict:
     summary = summarise(series, args, info)
     write_outputs(series, summary, out, args)
     return summary
+
+
+# ---- the compute bound of each frame (benchmarks/compute_bound.py) ---------------------------
+def _bound_model(weights: str):
+    from benchmarks.compute_bound import model_config_of
+
+    return {"config": model_config_of(weights), "cache": {}}
+
+
+def frame_bound(bound_model: dict, info, t: int, end: bool, row: dict, rates_row: dict, args) -> float:
+    """Seconds this frame would take at the rates measured next to it, for the reference
+    arithmetic of its kind (memory frame or not) and its memory size."""
+    from benchmarks.compute_bound import Rates, frame_flops, memory_read_flops
+
+    mem_every = parse_memory(args.memory).get("mem_every", 5)
+    memory_frame = t % mem_every == 0 and not end
+    objects = max(1, info.num_objects)
+    key = (memory_frame, objects)
+    cache = bound_model["cache"]
+    cfg = bound_model["config"]
+    if key not in cache:
+        cache[key] = frame_flops(cfg, info.height, info.width, objects, memory_frame, 0)
+    flops = cache[key]
+    elements = int(row.get("working_elements", 0)) + int(row.get("long_term_elements", 0))
+    if t == 0:
+        elements = 0  # the first frame is given, nothing is read
+    q = (-(-info.height // 16)) * (-(-info.width // 16))
+    read = memory_read_flops(q, elements, cfg.key_dim, cfg.value_dim, objects) if elements else 0.0
+    rates = Rates(rates_row["matmul_gflops"], rates_row["conv_gflops"], "", 0)
+    return flops.bound_seconds(rates) + read / (rates.matmul_gflops * 1e9)
 
 
 # ---- summary ---------------------------------------------------------------------------------
@@ -290,6 +330,23 @@ def summarise(series: dict, args, info: dict) -> dict:
         if not np.isnan(s["gpu_peak_mb"][-1]):
             c["gpu_peak_mb_at_ref"] = _at(s, "gpu_peak_mb", ref)
             c["gpu_peak_mb_final"] = float(s["gpu_peak_mb"][-1])
+        bound = np.asarray(s["bound_seconds"], float)
+        if np.isfinite(bound).any() and name != "bound":
+            sel = np.arange(n) >= min(args.warmup, n - 1)
+            sel &= np.isfinite(bound)
+            c["x_compute_bound_total"] = float(sec[sel].sum() / bound[sel].sum())
+            c["x_compute_bound_median"] = float(np.median(sec[sel] / bound[sel]))
+            c["bound_ms_median"] = float(np.median(bound[sel]) * 1000)
+            frames = np.asarray(s["frame"])
+            c["x_compute_bound_per_window"] = {
+                f"{lo}-{lo + args.window - 1}": float(sec[sel & (frames >= lo) & (frames < lo + args.window)].sum()
+                                                      / bound[sel & (frames >= lo) & (frames < lo + args.window)].sum())
+                for lo in range(0, int(frames.max()) + 1, args.window)
+                if (sel & (frames >= lo) & (frames < lo + args.window)).any()
+            }
+        if name == "bound":
+            c["matmul_gflops_median"] = float(np.nanmedian(np.asarray(s["matmul_gflops"], float)))
+            c["conv_gflops_median"] = float(np.nanmedian(np.asarray(s["conv_gflops"], float)))
         iou = np.asarray(s["iou_vs_official"], float)
         if np.isfinite(iou).any():
             c["mean_iou_vs_official"] = float(np.nanmean(iou))
@@ -299,7 +356,7 @@ def summarise(series: dict, args, info: dict) -> dict:
     if "official" in series:
         off = series["official"]
         for name, s in series.items():
-            if name == "official" or not s["frame"]:
+            if name in ("official", "bound") or not s["frame"]:
                 continue
             common = sorted(set(s["frame"]) & set(off["frame"]))
             common = [f for f in common if f >= args.warmup]
@@ -375,6 +432,13 @@ def format_summary(summary: dict) -> str:
                 f"{c['peak_rss_mb_at_ref']:.0f} MiB at ref -> {c['peak_rss_mb_final']:.0f} MiB at end "
                 f"({c['peak_rss_growth_after_ref_pct']:+.2f}%), WM {c['working_elements_final']} LT "
                 f"{c['long_term_elements_final']} elements, tiers {c['tier_mb_final']:.1f} MiB")
+        if name == "bound":
+            lines.append(f"  bound: this machine measured between frames: fp32 matmul {c['matmul_gflops_median']:.1f} "
+                         f"GFLOP/s, 3x3 convolution {c['conv_gflops_median']:.1f} GFLOP/s (medians)")
+            continue
+        if "x_compute_bound_total" in c:
+            line += (f", {c['x_compute_bound_total']:.2f}x the compute bound (median bound "
+                     f"{c['bound_ms_median']:.0f} ms/frame)")
         if c["frames_with_nonfinite_output"]:
             line += f", NON-FINITE output on {c['frames_with_nonfinite_output']} frames"
         if "mean_iou_vs_official" in c:
@@ -416,6 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames-csv", help="per-frame CSV path (default PREFIX.frames.csv)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--bound", action="store_true",
+                   help="also re-measure the machine's matmul/convolution throughput between frames and report each "
+                        "configuration's time as a multiple of the compute bound (benchmarks/compute_bound.py)")
     return p
 
 

@@ -29,7 +29,7 @@ def plot_series(series: dict, summary: dict, path: Path) -> None:
     ax_mem, ax_time, ax_el = axes
     window = 25
     for name, s in series.items():
-        if not s["frame"]:
+        if not s["frame"] or name == "bound":
             continue
         f = np.asarray(s["frame"])
         colour = COLOURS.get(name)

@@ -7,6 +7,7 @@ are timed side by side under the same background load.
 
 Kinds:
 * `ours`     - xmem_demo.InferenceSession (full XMem, or long-term memory disabled).
+* `bound`    - no tracking: re-measures the machine's matmul / convolution throughput each frame.
 * `official` - the official XMem InferenceCore from a local checkout (hkchengrex/XMem),
   imported from that checkout: `model.network` and `inference.inference_core` only (they do
   not import torchvision; if some import ever asks for it, a minimal stub is installed in
@@ -232,6 +233,28 @@ class OfficialRunner:
         }
 
 
+# ---- the machine's own limit, measured between frames ---------------------------------------
+class BoundRunner:
+    """Not a tracker: on every frame it re-measures this machine's fp32 matmul and 3x3
+    convolution throughput (benchmarks/compute_bound.py, one short run of each), so that the
+    compute bound of each frame is computed with rates taken under the same load."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        from benchmarks.compute_bound import measure_rates
+
+        self.measure = lambda: measure_rates(repeats=1, mm_size=1024, conv_hw=(30, 54))
+        self.rates = self.measure()
+        self.info = {"rates_at_start": self.rates.__dict__}
+
+    def step(self, frame: np.ndarray, mask: np.ndarray | None, end: bool) -> tuple[None, bool]:
+        self.rates = self.measure()
+        return None, False
+
+    def sizes(self) -> dict[str, float]:
+        return {"matmul_gflops": self.rates.matmul_gflops, "conv_gflops": self.rates.conv3x3_gflops,
+                "working_elements": 0, "long_term_elements": 0, "tier_mb": 0.0}
+
+
 # ---- the process loop --------------------------------------------------------------------
 def worker_main(spec: WorkerSpec, conn) -> None:
     """Process entry point: build the runner, then answer ('step', ...) messages until 'close'."""
@@ -240,7 +263,8 @@ def worker_main(spec: WorkerSpec, conn) -> None:
 
         if spec.threads:
             torch.set_num_threads(spec.threads)
-        runner = OursRunner(spec) if spec.kind == "ours" else OfficialRunner(spec)
+        kinds = {"ours": OursRunner, "official": OfficialRunner, "bound": BoundRunner}
+        runner = kinds[spec.kind](spec)
         cuda = spec.device.startswith("cuda")
         if cuda:
             torch.cuda.reset_peak_memory_stats()

@@ -32,6 +32,7 @@ from .errors import MaskError
 from .geometry import FrameGeometry, padding
 from .memory import MemoryManager
 from .model import XMem
+from .model.inference import InferenceOptions, make_inference_network
 from .model.blocks import soft_aggregate
 from .recorder import FrameRecorder
 from .records import FrameHook
@@ -112,6 +113,7 @@ class InferenceSession:
         working_size: int | None = None,
         precision: Precision = "fp32",
         channels_last: bool | None = None,
+        optimize: bool = True,
     ) -> None:
         """
         model: an XMem network (eval mode); the session runs on the model's device.
@@ -121,16 +123,21 @@ class InferenceSession:
             inference (the official default is 480); None or -1 keeps the input size.
             Probabilities are returned at the input size.
         precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast.
-        channels_last: the layout of the convolution weights. None (default): the model as it
-            is (`load_model` already stores them channels-last on CPU, oneDNN's faster layout).
-            True / False: channels-last (NHWC) / contiguous (NCHW); when `model` is not
-            already so, the session runs its own converted copy (one more copy of the
-            weights): the caller's model is never converted in place.
+        channels_last: the layout of the inference network's convolutions (None: chosen by
+            `make_inference_network`, see xmem_demo/model/inference.py; True: channels-last
+            (NHWC); False: NCHW).
+        optimize: run an inference-only copy of the network (BatchNorm folded, image features
+            shared between objects, Winograd 3x3 layers where they pay; same outputs up to
+            float rounding). `model` itself is never changed: pass the result of
+            `make_inference_network(model)` to share one copy between sessions.
         """
-        if channels_last is not None and uses_channels_last(model) != channels_last:
+        if optimize:
+            layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
+            model = make_inference_network(model, InferenceOptions(layout=layout))
+        elif channels_last is not None and uses_channels_last(model) != channels_last:
             fmt = torch.channels_last if channels_last else torch.contiguous_format
-            model = copy.deepcopy(model).to(memory_format=fmt)
-        self.model = model.eval()  # (a no-op for loaded models: load_model returns eval mode)
+            model = copy.deepcopy(model).to(memory_format=fmt)  # never the caller's model in place
+        self.model = model if optimize else model.eval()
         self.config = config
         self.device = next(model.parameters()).device
         self.working_size = None if working_size in (None, -1) else int(working_size)
