@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from xmem_demo.app import build_demo, launch_options
+if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes"):
+    # A Hugging Face ZeroGPU Space: `spaces` patches torch, so it comes first (xmem_demo/app/gpu.py).
+    import spaces  # noqa: F401
+
+from xmem_demo.app import build_demo, launch_options  # noqa: E402
 
 
 def main() -> None:

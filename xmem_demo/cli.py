@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import validate
+from .hardware import choose_precision
 from .checkpoint import CheckpointError
 from .config import MemoryConfig
 from .errors import InputError, MaskError, VideoError
@@ -156,7 +157,11 @@ def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     config = memory_config_from_args(args)
     validate.check_working_size(args.size)
     device = validate.resolve_device(args.device)
+    requested = args.precision
+    if requested == "auto":  # from the hardware: bf16 only with native bf16 (hardware.py)
+        args.precision = choose_precision(device).precision
     validate.check_precision(args.precision, device, name="--precision")
+    args.precision_reason = choose_precision(device, requested).reason
     check_weights_argument(args.weights)
     out = validate.check_output_dir(args.out)
     save_probs = None
@@ -220,6 +225,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     num = len(source)
     choice, model = resolve_load(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
     print(choice.notice, file=sys.stderr)
+    print(f"precision {args.precision}: {getattr(args, 'precision_reason', '')}", file=sys.stderr)
     with out:
         removed = out.clear_previous()
         if removed:
@@ -245,6 +251,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 "peak_rss_mib": round(peak_rss_mib(), 1),
                 "device": str(plan.device),
                 "precision": args.precision,
+                "precision_reason": getattr(args, "precision_reason", ""),
                 "working_size": plan.size,
                 "weights": choice.name,
                 "official_weights": choice.official,
@@ -376,9 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="short side of the working resolution; -1 keeps the input. 480 is what the official "
                         "eval.py uses (the setting of the paper's results); the app starts at 360 on CPU (0.56x the "
                         "pixels of 480, for interactive speed) and 480 on GPU")
-    s.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
-                   help="fp32 (default, as the official code); bf16/fp16: decoder and value encoder under autocast, "
-                        "~1.7x faster on CPUs with AVX512-BF16 (benchmarks/README.md); fp16 needs CUDA")
+    s.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto (default): bf16 where the CPU has native bf16 (AVX512_BF16 / AMX) or on a CUDA GPU "
+                        "(fp16 without bf16), else fp32; the reason is in summary.json. fp32 = the official "
+                        "arithmetic; bf16/fp16: decoder and value encoder under autocast; fp16 needs CUDA")
     s.add_argument("--save-probs", metavar="F.npz", help="also save probabilities (frames, objects+1, H, W) float32")
     s.add_argument("--void-label", default="255",
                    help="mask label treated as DAVIS 'void' (ignored, not tracked); 'none' tracks every label")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import torch
 
 from ..checkpoint import CheckpointError, load_model
+from ..model.inference import make_inference_network
 from ..model import XMem
 from ..validate import resolve_device
 from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, mini_choice, offline, quarantine, resolve
@@ -105,7 +106,9 @@ def banner(name: str) -> Banner:
 
 @lru_cache(maxsize=2)
 def _load(path: str, device: str, name: str, official: bool) -> XMem:
-    model = load_model(path, device=device)
+    # One inference-only network per process (BatchNorm folded, ...: model/inference.py),
+    # shared read-only by every visitor's session.
+    model = make_inference_network(load_model(path, device=device))
     model.weights_name = name  # type: ignore[attr-defined]
     model.is_official = official  # type: ignore[attr-defined]
     return model

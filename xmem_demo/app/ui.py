@@ -42,6 +42,7 @@ from .live import CSS as LIVE_CSS, build_live_tab
 # rapid clicks are applied in order to their state; a click takes ~0.1-0.5 s of click-to-mask.
 ANNOTATE_WORKERS = 1
 from .styles import CSS, theme
+from .gpu import CLICK_SECONDS, gpu_task, track_request_duration
 from .tracking import TrackSettings, run_tracking
 
 VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, ClickModelError, ValueError, OSError)
@@ -219,6 +220,7 @@ def build_demo() -> gr.Blocks:
             return {**view(s), **candidates(s)}
 
         @visitor_errors
+        @gpu_task(CLICK_SECONDS)  # the click model runs on the GPU (ZeroGPU: app/gpu.py)
         def on_select(s: AppState, mode: str, evt: gr.SelectData):
             x, y = evt.index[:2]
             if mode.startswith("box"):
@@ -229,6 +231,7 @@ def build_demo() -> gr.Blocks:
             return click_view(s)
 
         @visitor_errors
+        @gpu_task(CLICK_SECONDS)  # the click model runs on the GPU (ZeroGPU: app/gpu.py)
         def on_api_click(s: AppState, x: float, y: float, positive: bool):
             actions.add_click(s, float(x), float(y), bool(positive))
             return click_view(s)
@@ -302,6 +305,7 @@ def build_demo() -> gr.Blocks:
 
         # ---- tracking ----------------------------------------------------------------------
         @visitor_errors
+        @gpu_task(track_request_duration)  # ZeroGPU: a GPU for this run (app/gpu.py)
         def on_track(s: AppState, weights, dev, size, r, k, tmin, tmax, p, lmax, lt, lo, hi, request: gr.Request):
             if s.running:
                 raise UserError("a run is already going in this tab: wait for it or press Stop")
