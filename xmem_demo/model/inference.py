@@ -35,8 +35,9 @@ changes the caller's model (the copy shares every tensor it does not rewrite):
 Convolution + bias + ReLU fusion: the bias is added inside every backend's convolution;
 eager PyTorch has no fused conv+ReLU kernel on CPU (oneDNN post-ops are reachable only
 through torch.jit / torch.compile), so the ReLUs stay separate passes (in place where the
-network already used them in place). `torch.compile` was measured in
-benchmarks/compute_bound.py (`--compile`) and is not used: see benchmarks/README.md.
+network already used them in place). There is no torch.compile path: it was not measured
+faster here (not measured at all yet: compiling the full network on the shared 2-core
+machine did not fit the session; see the issue-13 note).
 
 Threads: `torch.set_num_threads(n)` sets the intra-op threads of every backend used here
 (OpenMP for oneDNN and ATen, the shared pthreadpool for NNPACK); a frame is one chain of
