@@ -57,7 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import CBAM, FeatureFusionBlock, GroupConv2d, GroupResBlock, per_object
+from .blocks import CBAM, FeatureFusionBlock, GroupConv2d, GroupResBlock, broadcast_cat, per_object
 
 Layout = Literal["auto", "measure", "channels_last", "contiguous", "mixed"]
 
@@ -162,8 +162,11 @@ class SharedImageResBlock(nn.Module):
         self.conv1_x, self.conv1_g = _split_conv(block.conv1, x_dim)
         self.downsample_x, self.downsample_g = _split_conv(block.downsample, x_dim)
         self.conv2 = block.conv2
+        self.whole = block  # one object: nothing to share, the original block does it in fewer calls
 
     def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        if g.shape[1] == 1:
+            return self.whole(broadcast_cat(x, g))
         hidden = self.conv1_g(F.relu(g)).add_(self.conv1_x(F.relu(x)).unsqueeze(1))
         shortcut = self.downsample_g(g).add_(self.downsample_x(x).unsqueeze(1))
         return self.conv2(F.relu_(hidden)).add_(shortcut)
