@@ -15,7 +15,7 @@ def segment_help() -> str:
 
 def test_segment_help_shows_defaults():
     text = segment_help()
-    for shown in ("(default: auto)", "(default: 480)", "(default: 0)", "fp32 (default", "(default 5)",
+    for shown in ("(default: auto)", "(default: 480)", "(default: 0)", "auto (default)", "(default 5)",
                   "(default 10000)"):
         assert shown in text, shown
     assert "(default: None)" not in text  # required options and flags get no made-up default
