@@ -159,8 +159,8 @@ def test_gif(tmp_path):
         ("clip.xyz", b"abc", r"'clip.xyz': unsupported file type '.xyz'; supported: .mp4, .mov"),
         ("clip", b"abc", "unsupported file type"),
         ("clip.mp4", b"", "'clip.mp4': the file is empty"),
-        ("clip.mp4", np.random.default_rng(0).bytes(5000), "'clip.mp4': cannot decode"),
-        ("clip.webm", b"\x1a\x45\xdf\xa3garbage" * 50, "'clip.webm': cannot decode"),
+        ("clip.mp4", np.random.default_rng(0).bytes(5000), "'clip.mp4': (cannot decode|no frame of this file can be decoded)"),
+        ("clip.webm", b"\x1a\x45\xdf\xa3garbage" * 50, "'clip.webm': (cannot decode|no frame of this file can be decoded)"),
         ("clip.gif", b"GIF89a-not-really", "'clip.gif': cannot read this GIF"),
     ],
 )

@@ -81,6 +81,7 @@ def test_no_network_fails_fast_with_instructions(tmp_path, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{port}/")
     monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)  # .ci/run sets it; this test is about a dead network
     with pytest.raises(WeightsError, match="no network access.*place it at"):
         weights.download_official("xmem", progress=False, timeout=2)
 
