@@ -9,8 +9,11 @@ Every hook receives the same record: a hook must not change it (keep a changed c
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -170,3 +173,28 @@ class RecordCollector:
 
     def series(self, name: str) -> np.ndarray:
         return np.array([getattr(r, name) for r in self.records])
+
+
+def _flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One trace row as CSV cells: nested dicts become `key_sub` columns, lists JSON text."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.update({f"{key}_{k}": v for k, v in value.items()})
+        elif isinstance(value, (list, tuple)):
+            out[key] = json.dumps(list(value))
+        else:
+            out[key] = value
+    return out
+
+
+def trace_csv(trace: Sequence[dict[str, Any]]) -> str:
+    """A memory trace (one dict per frame) as CSV text, columns in order of first appearance; '' if empty."""
+    rows = [_flat_row(r) for r in trace]
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

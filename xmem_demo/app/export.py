@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
@@ -22,6 +20,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..records import trace_csv
 from ..video import Mp4Writer, open_video, read_index_mask, write_index_mask
 from .render import display_overlay
 from .state import AppState, ClipInfo, ObjectInfo
@@ -65,30 +64,6 @@ def write_masks_zip(run_dir: Path, clip: ClipInfo, first: int, last: int) -> Pat
             zf.write(run_dir / "masks" / f"{t:05d}.png", arcname=f"{stem}/{t:05d}.png")
     shutil.rmtree(run_dir / "masks", ignore_errors=True)
     return out
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            out.update({f"{key}_{k}": v for k, v in value.items()})
-        elif isinstance(value, (list, tuple)):
-            out[key] = json.dumps(list(value))
-        else:
-            out[key] = value
-    return out
-
-
-def trace_csv(trace: Sequence[dict]) -> str:
-    rows = [_flat(r) for r in trace]
-    if not rows:
-        return ""
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def write_bundle(

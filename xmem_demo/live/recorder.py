@@ -15,8 +15,6 @@ tracking goes on) and `truncated` says so. `finish()` closes the video and packs
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import shutil
 import zipfile
@@ -24,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..records import trace_csv
 from ..video import Mp4Writer, write_index_mask
 from .tracker import LiveResult
 
@@ -39,18 +38,6 @@ class LiveDownloads:
     bundle_zip: str
     frames: int
     truncated: bool
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            out.update({f"{key}_{k}": v for k, v in value.items()})
-        elif isinstance(value, (list, tuple)):
-            out[key] = json.dumps(list(value))
-        else:
-            out[key] = value
-    return out
 
 
 class LiveRecorder:
@@ -104,14 +91,8 @@ class LiveRecorder:
         with zipfile.ZipFile(masks_zip, "w", compression=zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
             for png in sorted(self.masks_dir.glob("*.png")):
                 zf.write(png, arcname=f"masks/{png.name}")
-        rows = [_flat(r) for r in self.trace]
-        trace_csv = self.folder / "memory_trace.csv"
-        buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-            writer.writeheader()
-            writer.writerows(rows)
-        trace_csv.write_text(buf.getvalue())
+        csv_path = self.folder / "memory_trace.csv"
+        csv_path.write_text(trace_csv(self.trace))
         (self.folder / "memory_trace.json").write_text(json.dumps(self.trace))
         session = {"frames_recorded": self.frames, "truncated": self.truncated, "max_frames": self.max_frames,
                    "overlay_fps": self.fps, **(info or {})}
@@ -124,7 +105,7 @@ class LiveRecorder:
                 zf.write(overlay, arcname="overlay.mp4")
             zf.write(masks_zip, arcname="masks.zip")
             zf.writestr("README.txt", __doc__ or "")
-        self.finished = LiveDownloads(str(self.folder), overlay, str(masks_zip), str(trace_csv), str(bundle),
+        self.finished = LiveDownloads(str(self.folder), overlay, str(masks_zip), str(csv_path), str(bundle),
                                       self.frames, self.truncated)
         return self.finished
 
