@@ -144,7 +144,7 @@ def frame_flops(model_config, height: int, width: int, objects: int, memory_fram
 
 
 def model_config_of(weights: str):
-    from benchmarks.long_video import resolve_weights
+    from benchmarks.weights_spec import resolve_weights
     from xmem_demo.checkpoint import read_checkpoint, build_model
 
     path = resolve_weights(weights)[0]

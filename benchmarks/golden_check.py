@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.long_video import GOLDEN_WEIGHTS_XZ, resolve_weights  # noqa: E402
+from benchmarks.weights_spec import GOLDEN_WEIGHTS_XZ, resolve_weights  # noqa: E402
 
 GOLDEN_DIR = GOLDEN_WEIGHTS_XZ.parent
 

@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import lzma
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -44,44 +42,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.sources import open_source  # noqa: E402
+from benchmarks.weights_spec import resolve_weights  # noqa: E402
 from benchmarks.workers import WorkerSpec, worker_main  # noqa: E402
 from xmem_demo.resources import EXAMPLE_CLIP, EXAMPLE_MASK  # noqa: E402
 
-GOLDEN_WEIGHTS_XZ = REPO.parent / "shared" / "golden" / "xmem-judo" / "weights.pth.xz"
 FRAME_FIELDS = ["frame", "config", "seconds", "cpu_seconds", "rss_mb", "peak_rss_mb", "gpu_mb", "gpu_peak_mb",
                 "working_elements", "long_term_elements", "tier_mb", "nonfinite", "iou_vs_official",
                 "matmul_gflops", "conv_gflops", "bound_seconds"]
-
-
-# ---- weights ---------------------------------------------------------------------------------
-def resolve_weights(spec: str) -> tuple[str, str]:
-    """Returns (path or tiny:SEED, description). 'golden' decompresses the golden weights to /tmp."""
-    if spec.startswith("tiny:"):
-        return spec, "random tiny network (smoke tests only; ours only)"
-    if spec == "golden":
-        out = Path(os.environ.get("TMPDIR", "/tmp")) / "xmem-golden-weights.pth"
-        if not out.exists():
-            if not GOLDEN_WEIGHTS_XZ.exists():
-                raise SystemExit(f"golden weights not found at {GOLDEN_WEIGHTS_XZ}; pass --weights PATH")
-            part = out.with_suffix(".part")
-            with lzma.open(GOLDEN_WEIGHTS_XZ) as src, open(part, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-            part.rename(out)
-        return str(out), (
-            "golden weights (../shared/golden/xmem-judo/weights.pth.xz): the full-size official architecture "
-            "(ResNet-50/18 encoders, C^k=64, C^v=512, C^h=64) with random, fixed values; speed and memory "
-            "depend on the architecture, not on trained values"
-        )
-    if not Path(spec).exists():
-        raise SystemExit(f"weights file not found: {spec}")
-    if spec.endswith(".xz"):  # e.g. a carried copy of the golden weights.pth.xz (benchmarks/gpu_check.sh)
-        out = Path(os.environ.get("TMPDIR", "/tmp")) / Path(spec).stem
-        if not out.exists():
-            with lzma.open(spec) as src, open(out.with_suffix(".part"), "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-            out.with_suffix(".part").rename(out)
-        return str(out), f"checkpoint {spec} (decompressed)"
-    return spec, f"checkpoint {spec}"
 
 
 def parse_memory(text: str | None) -> dict:

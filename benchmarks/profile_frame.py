@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.long_video import resolve_weights  # noqa: E402
+from benchmarks.weights_spec import resolve_weights  # noqa: E402
 from benchmarks.sources import open_source  # noqa: E402
 
 
