@@ -189,10 +189,14 @@ def launch_subprocess(env: dict[str, str], port: int) -> subprocess.Popen:
     )
 
 
-DEFAULT_TRACK = dict(w=None, dev="cpu", size=96, r=3, k=30, tmin=2, tmax=4, p=16, lmax=1000, lt=True)
+# The /track inputs by name: weights, device, working size, frame range, and the memory settings
+# under MemoryConfig's field names (small values so that consolidation happens in 12 frames).
+DEFAULT_TRACK = dict(
+    weights=None, device="cpu", working_size=96, mem_every=3, top_k=30, min_mid_term_frames=2,
+    max_mid_term_frames=4, num_prototypes=16, max_long_term_elements=1000, enable_long_term=True,
+)  # fmt: skip
 
 
-def track_args(app_weights: Path, first: int = 0, last: int = CLIP_FRAMES - 1, **changes) -> list:
-    """Positional inputs of the /track endpoint."""
-    a = {**DEFAULT_TRACK, "w": str(app_weights), **changes}
-    return [a["w"], a["dev"], a["size"], a["r"], a["k"], a["tmin"], a["tmax"], a["p"], a["lmax"], a["lt"], first, last]
+def track_args(app_weights: Path, first: int = 0, last: int = CLIP_FRAMES - 1, **changes) -> dict:
+    """Keyword inputs of the /track endpoint (`client.predict(**track_args(w), api_name="/track")`)."""
+    return {**DEFAULT_TRACK, "weights": str(app_weights), "first": first, "last": last, **changes}

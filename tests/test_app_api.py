@@ -68,13 +68,25 @@ def test_endpoints_are_named(app_url):
     } <= names
 
 
+def test_track_takes_the_memory_settings_by_name(app_url):
+    """/track's parameters: weights, device, working size, frame range, then every memory setting
+    the app offers under its MemoryConfig field name (one list: MemoryConfig.settings())."""
+    from xmem_demo.app.tracking import app_memory_settings, default_memory
+
+    endpoint = client(app_url).view_api(return_format="dict", print_info=False)["named_endpoints"]["/track"]
+    names = [p["parameter_name"] for p in endpoint["parameters"]]
+    assert names == ["weights", "device", "working_size", "first", "last", *app_memory_settings()]
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in endpoint["parameters"] if p["parameter_has_default"]}
+    assert {name: defaults.get(name) for name in app_memory_settings()} == default_memory()  # unnamed: official
+
+
 def test_example_click_track_downloads(app_url, app_weights):
     c = client(app_url)
     out = c.predict("tiny.mp4", api_name="/load_example")
     assert "12 frames" in out[LOAD["clip_info"]] and "128×96" in out[LOAD["clip_info"]]
     out = c.predict(*disc_centre(0), True, api_name="/click")
     assert out[VIEW["status"]].startswith("Annotated frames: 0")
-    out = c.predict(*track_args(app_weights), api_name="/track")
+    out = c.predict(**track_args(app_weights), api_name="/track")
     assert "12 frames" in out[TRACK["info"]] and "Stopped" not in out[TRACK["info"]]
     assert video_path(out[TRACK["video"]]).stat().st_size > 0
     assert masks_in(out[TRACK["masks"]]) == [f"tiny/{t:05d}.png" for t in range(CLIP_FRAMES)]
@@ -93,7 +105,7 @@ def test_two_visitors_never_share_state(app_url, app_weights, other_clip):
         a.predict("tiny.mp4", api_name="/load_example")
         barrier.wait()
         a.predict(*disc_centre(0), True, api_name="/click")
-        return a.predict(*track_args(app_weights), api_name="/track")
+        return a.predict(**track_args(app_weights), api_name="/track")
 
     def visitor_b():
         b.predict(handle_file(str(other_clip)), api_name="/load_clip")
@@ -102,7 +114,7 @@ def test_two_visitors_never_share_state(app_url, app_weights, other_clip):
         b.predict(127 - disc_centre(3)[0], disc_centre(3)[1], True, api_name="/click")
         b.predict(api_name="/add_object")
         b.predict("second", api_name="/rename_object")
-        return b.predict(*track_args(app_weights, last=9), api_name="/track")
+        return b.predict(**track_args(app_weights, last=9), api_name="/track")
 
     with ThreadPoolExecutor(2) as pool:
         fa, fb = pool.submit(visitor_a), pool.submit(visitor_b)
@@ -143,17 +155,17 @@ def test_clip_over_the_limit_is_refused(app_url, app_examples, monkeypatch):
 def test_track_without_object_or_clip(app_url, app_weights):
     c = client(app_url)
     with pytest.raises(AppError, match="load a clip first"):
-        c.predict(*track_args(app_weights), api_name="/track")
+        c.predict(**track_args(app_weights), api_name="/track")
     with pytest.raises(AppError, match="load a clip first"):
         c.predict(3, 3, True, api_name="/click")
     c.predict("tiny.mp4", api_name="/load_example")
     with pytest.raises(AppError, match="no object selected"):
-        c.predict(*track_args(app_weights), api_name="/track")
+        c.predict(**track_args(app_weights), api_name="/track")
     with pytest.raises(AppError, match="not in the list of choices|not one of the bundled examples"):
         c.predict("../../etc/passwd", api_name="/load_example")
     c.predict(*disc_centre(0), True, api_name="/click")
     with pytest.raises(AppError, match="invalid memory settings"):
-        c.predict(*track_args(app_weights, tmin=8, tmax=4), api_name="/track")
+        c.predict(**track_args(app_weights, min_mid_term_frames=8, max_mid_term_frames=4), api_name="/track")
 
 
 def test_stop_keeps_the_frames_done(app_url, app_weights, monkeypatch):
@@ -171,7 +183,7 @@ def test_stop_keeps_the_frames_done(app_url, app_weights, monkeypatch):
     c = client(app_url)
     c.predict("tiny.mp4", api_name="/load_example")
     c.predict(*disc_centre(0), True, api_name="/click")
-    job = c.submit(*track_args(app_weights), api_name="/track")
+    job = c.submit(**track_args(app_weights), api_name="/track")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any("forward" in str(o) for o in job.outputs()):
         time.sleep(0.05)
@@ -196,11 +208,11 @@ def test_mask_upload_and_correction_retrack(app_url, app_weights, tmp_path):
     write_index_mask(tmp_path / "m.png", mask)
     out = c.predict(handle_file(str(tmp_path / "m.png")), api_name="/upload_mask")
     assert out[VIEW["status"]].startswith("Annotated frames: 0 (1 obj)")
-    c.predict(*track_args(app_weights), api_name="/track")
+    c.predict(**track_args(app_weights), api_name="/track")
     c.predict(7, api_name="/set_frame")
     c.predict(api_name="/add_object")
     c.predict(100, 60, True, api_name="/click")
-    out = c.predict(*track_args(app_weights), api_name="/track")
+    out = c.predict(**track_args(app_weights), api_name="/track")
     # Frame 7 is annotated with the new object only: object 1's tracked mask there is shown but
     # not frozen into an annotation (the tracker keeps tracking it).
     assert out[TRACK["status"]].startswith("Annotated frames: 0 (1 obj), 7 (1 obj)")

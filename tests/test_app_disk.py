@@ -29,7 +29,7 @@ def _visit(url: str, weights: Path) -> Client:
     c = Client(url, verbose=False, download_files=False)  # the client keeps no copy in the same cache
     c.predict("tiny.mp4", api_name="/load_example")
     c.predict(*disc_centre(0), True, api_name="/click")
-    c.predict(*track_args(weights), api_name="/track")
+    c.predict(**track_args(weights), api_name="/track")
     return c
 
 

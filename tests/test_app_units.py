@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from pathlib import Path
@@ -14,7 +15,8 @@ from xmem_demo.app import actions, limits
 from xmem_demo.app.clicks import GrabCutSegmenter, choose_segmenter
 from xmem_demo.app.plots import memory_figure
 from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit, UserError, cleanup_state, ensure_session_dir
-from xmem_demo.app.tracking import TrackSettings, effective_working_size, run_tracking
+from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, effective_working_size, run_tracking
+from xmem_demo.config import MemoryConfig
 
 from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from .app_fixtures import CLIP_FRAMES, CLIP_H, CLIP_W, disc_centre, make_frames
@@ -208,18 +210,69 @@ def test_clip_over_the_limits(app_examples, monkeypatch):
 
 
 # ---- tracking -------------------------------------------------------------------------------
-def small_settings(weights: Path, **changes) -> TrackSettings:
-    base = dict(
-        weights=str(weights),
-        device="cpu",
-        working_size=96,
-        mem_every=3,
-        min_mid_term_frames=2,
-        max_mid_term_frames=4,
-        num_prototypes=16,
-        max_long_term_elements=1000,
-    )
-    return TrackSettings(**{**base, **changes})
+SMALL_MEMORY = dict(mem_every=3, min_mid_term_frames=2, max_mid_term_frames=4, num_prototypes=16, max_long_term_elements=1000)
+
+
+def small_settings(weights: Path, memory: dict | None = None, **changes) -> TrackSettings:
+    memory = {**default_memory(), **SMALL_MEMORY, **(memory or {})}
+    return TrackSettings(**{**dict(weights=str(weights), device="cpu", working_size=96, memory=memory), **changes})
+
+
+def test_track_settings_round_trip_to_memory_config_by_name():
+    """Every setting the app offers reaches MemoryConfig under its own field name, and back."""
+    offered = app_memory_settings()
+    assert set(offered) == {"mem_every", "top_k", "enable_long_term", "min_mid_term_frames", "max_mid_term_frames",
+                            "num_prototypes", "max_long_term_elements"}  # d has no app range: official value
+    config = MemoryConfig(mem_every=7, top_k=11, enable_long_term=False, min_mid_term_frames=3,
+                          max_mid_term_frames=9, num_prototypes=64, max_long_term_elements=2000)
+    settings = TrackSettings(memory={name: getattr(config, name) for name in offered})
+    assert settings.memory_config() == config
+    assert TrackSettings().memory_config() == MemoryConfig()  # the app starts at the official defaults
+    record = settings.record()
+    assert {name: record[name] for name in offered} == settings.memory and record["working_size"] == 480
+    # Slider values arrive as floats; invalid combinations keep MemoryConfig's reason.
+    assert TrackSettings(memory={"top_k": 12.0}).memory_config().top_k == 12
+    with pytest.raises(UserError, match="invalid memory settings: .*T_max"):
+        TrackSettings(memory={"min_mid_term_frames": 8, "max_mid_term_frames": 4}).memory_config()
+    with pytest.raises(UserError, match="whole numbers, got top_k='many'"):
+        TrackSettings(memory={"top_k": "many"}).memory_config()
+    with pytest.raises(UserError, match="unknown memory settings: r"):
+        TrackSettings(memory={"r": 3}).memory_config()
+
+
+def build_controls() -> dict:
+    import gradio as gr
+
+    from xmem_demo.app.layout import memory_controls
+
+    with gr.Blocks():
+        return memory_controls()
+
+
+def test_memory_controls_follow_memory_config_settings(monkeypatch):
+    """The Advanced accordion is built from MemoryConfig.settings(): labels, help, ranges and
+    defaults come from there, and a setting added to (or removed from) it adds (removes) a control."""
+    import gradio as gr
+
+    controls = build_controls()
+    assert list(controls) == list(app_memory_settings())
+    defaults = MemoryConfig()
+    for name, setting in app_memory_settings().items():
+        control = controls[name]
+        assert control.label == setting.label and control.info == setting.help
+        assert control.value == getattr(defaults, name)
+        if isinstance(control, gr.Slider):
+            assert (control.minimum, control.maximum, control.step) == (setting.low, setting.high, setting.step)
+        else:
+            assert isinstance(control, gr.Checkbox) and isinstance(getattr(defaults, name), bool)
+
+    settings = dict(MemoryConfig.settings())
+    del settings["top_k"]
+    settings["deep_update_every"] = dataclasses.replace(settings["deep_update_every"], low=-1, high=20)
+    monkeypatch.setattr(MemoryConfig, "settings", classmethod(lambda cls: settings))
+    controls = build_controls()
+    assert "top_k" not in controls and controls["deep_update_every"].maximum == 20
+    assert TrackSettings().memory_config().top_k == defaults.top_k  # not offered: the official value
 
 
 def test_working_size_never_upsamples():
@@ -277,7 +330,7 @@ def test_track_refuses_bad_requests(loaded, app_weights):
     with pytest.raises(UserError, match="not inside the clip"):
         list(run_tracking(loaded, small_settings(app_weights, last=50)))
     with pytest.raises(UserError, match="T_max"):
-        list(run_tracking(loaded, small_settings(app_weights, min_mid_term_frames=6, max_mid_term_frames=4)))
+        list(run_tracking(loaded, small_settings(app_weights, memory=dict(min_mid_term_frames=6, max_mid_term_frames=4))))
     with pytest.raises(UserError, match="load a clip first"):
         list(run_tracking(AppState(), small_settings(app_weights)))
 

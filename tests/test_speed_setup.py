@@ -153,9 +153,9 @@ def test_gpu_task_uses_spaces_gpu_on_zerogpu(monkeypatch):
 
     assert gpu.gpu_task(20)(lambda x: x * 2)(4) == 8 and calls == [20]
     state = types.SimpleNamespace(clip=types.SimpleNamespace(num_frames=400))
-    settings = ["auto", "auto", 480, 5, 30, 5, 10, 128, 10000, True, 0, 99]
-    run = gpu.gpu_task(gpu.track_request_duration)(lambda s, *a: "ran")
-    assert run(state, *settings, "request") == "ran"
+    settings = ["auto", "auto", 480, 0, 99]  # weights, device, size, first, last; memory settings by name
+    run = gpu.gpu_task(gpu.track_request_duration)(lambda s, *a, **memory: "ran")
+    assert run(state, *settings, "request", mem_every=5, top_k=30) == "ran"
     assert calls[-1] == gpu.tracking_duration(100) < gpu.tracking_duration(400) <= gpu.MAX_TRACKING_SECONDS
 
 

@@ -59,18 +59,18 @@ def tracking_duration(frames: int, seconds_per_frame: float = 0.05, overhead_s: 
     return int(min(MAX_TRACKING_SECONDS, overhead_s + frames * seconds_per_frame))
 
 
-def track_request_duration(state: Any, *settings: Any, **kwargs: Any) -> int:
+def track_request_duration(state: Any, weights: Any = None, device: Any = None, size: Any = None, first: Any = 0,
+                           last: Any = None, *rest: Any, **kwargs: Any) -> int:
     """`duration` for the UI's tracking handler, called with the handler's own arguments:
-    (AppState, weights, device, size, r, k, T_min, T_max, P, L_max, long-term, first, last, request)."""
+    (AppState, weights, device, size, first, last, request, **memory settings)."""
     clip = getattr(state, "clip", None)
     total = clip.num_frames if clip is not None else 1
-    lo, hi = (settings[10], settings[11]) if len(settings) >= 12 else (0, None)
     try:
-        first = int(lo or 0)
-        last = total - 1 if hi is None else int(hi)
+        lo = int(first or 0)
+        hi = total - 1 if last is None else int(last)
     except (TypeError, ValueError):
-        first, last = 0, total - 1
-    return tracking_duration(max(1, min(last, total - 1) - first + 1))
+        lo, hi = 0, total - 1
+    return tracking_duration(max(1, min(hi, total - 1) - lo + 1))
 
 
 def prepare() -> None:

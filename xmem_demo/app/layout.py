@@ -27,7 +27,11 @@ from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
 from .state import AppState, cleanup_state
 from .styles import HEADER
-from .tracking import TrackSettings
+from .tracking import app_memory_settings, default_memory
+
+
+CLICK_MODES = ["include (+)", "exclude (−)"]  # a point click adds to / removes from the active object
+BOX_MODE = "box (2 corners)"  # Clip tab only: two clicks make a box prompt
 
 
 def click_model_line(segmenter) -> str:
@@ -80,36 +84,12 @@ class Widgets:
     weights: Any
     device: Any
     working: Any
-    mem_every: Any
-    top_k: Any
-    t_min: Any
-    t_max: Any
-    prototypes: Any
-    l_max: Any
-    long_term: Any
+    memory: dict[str, Any]  # MemoryConfig field name -> its slider or checkbox (app_memory_settings)
     download_btn: Any
     api_x: Any
     api_y: Any
     api_positive: Any
     api_click_btn: Any
-
-    @property
-    def settings_inputs(self) -> list:
-        """The /track inputs after the state, in TrackSettings order."""
-        return [
-            self.weights,
-            self.device,
-            self.working,
-            self.mem_every,
-            self.top_k,
-            self.t_min,
-            self.t_max,
-            self.prototypes,
-            self.l_max,
-            self.long_term,
-            self.first,
-            self.last,
-        ]
 
     @property
     def view_outputs(self) -> list:
@@ -134,8 +114,38 @@ def default_working_size() -> int:
     return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
 
 
+def memory_controls(per_row: int = 2) -> dict[str, Any]:
+    """One control per memory setting the app offers, built from `MemoryConfig.settings()`
+    (label, help, range), with the official default: a slider for a number, a checkbox for a
+    switch. Returns field name -> component (what /track receives by name)."""
+    defaults = default_memory()
+    items = list(app_memory_settings().items())
+    controls: dict[str, Any] = {}
+    for start in range(0, len(items), per_row):
+        with gr.Row():
+            for name, setting in items[start : start + per_row]:
+                value = defaults[name]
+                if isinstance(value, bool):
+                    controls[name] = gr.Checkbox(value, label=setting.label, info=setting.help, elem_id=f"memory-{name}")
+                else:
+                    controls[name] = gr.Slider(
+                        setting.low,
+                        setting.high,
+                        value=value,
+                        step=setting.step,
+                        label=setting.label,
+                        info=setting.help,
+                        elem_id=f"memory-{name}",
+                    )
+    return controls
+
+
+def click_mode_radio(modes: list[str], elem_id: str, **kwargs: Any) -> Any:
+    """The include / exclude (/ box) choice for clicks on a frame (Clip and Live tabs)."""
+    return gr.Radio(modes, value=modes[0], show_label=False, elem_id=elem_id, **kwargs)
+
+
 def build_layout() -> Widgets:
-    defaults = TrackSettings()
     weights0 = default_weights()
     b0 = banner(weights0)
     segmenter0 = choose_segmenter()
@@ -198,13 +208,7 @@ def build_layout() -> Widgets:
                         placeholder="Load a clip to start",
                     )
                     with gr.Row():
-                        click_mode = gr.Radio(
-                            ["include (+)", "exclude (−)", "box (2 corners)"],
-                            value="include (+)",
-                            show_label=False,
-                            scale=3,
-                            elem_id="click-mode",
-                        )
+                        click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)
                         undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
                         clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
                     candidates = gr.Radio(
@@ -273,62 +277,7 @@ def build_layout() -> Widgets:
                 allow_custom_value=True,
                 info=working_size_info(),
             )
-        with gr.Row():
-            mem_every = gr.Slider(
-                1,
-                30,
-                value=defaults.mem_every,
-                step=1,
-                label="Memory every r frames",
-                info="r: a new working-memory frame every r frames (smaller: more memory, more accurate)",
-            )
-            top_k = gr.Slider(
-                1,
-                100,
-                value=defaults.top_k,
-                step=1,
-                label="Top-k",
-                info="k: each pixel reads only its k most similar memory elements",
-            )
-        with gr.Row():
-            t_min = gr.Slider(
-                1,
-                50,
-                value=defaults.min_mid_term_frames,
-                step=1,
-                label="T_min",
-                info="working memory keeps at least T_min frames after consolidation",
-            )
-            t_max = gr.Slider(
-                2,
-                100,
-                value=defaults.max_mid_term_frames,
-                step=1,
-                label="T_max",
-                info="working memory holding T_max frames triggers consolidation into long-term",
-            )
-        with gr.Row():
-            prototypes = gr.Slider(
-                8,
-                1024,
-                value=defaults.num_prototypes,
-                step=8,
-                label="Prototypes P",
-                info="P: long-term prototypes made per consolidation",
-            )
-            l_max = gr.Slider(
-                500,
-                50000,
-                value=defaults.max_long_term_elements,
-                step=500,
-                label="L_max",
-                info="long-term capacity; when full, the least-used elements are forgotten",
-            )
-            long_term = gr.Checkbox(
-                defaults.enable_long_term,
-                label="Long-term memory",
-                info="off: working memory only (grows without bound)",
-            )
+        memory = memory_controls()
         with gr.Row():
             download_btn = gr.Button(
                 "Download official XMem weights now (~250 MB)", size="sm", elem_id="download-weights"
@@ -384,13 +333,7 @@ def build_layout() -> Widgets:
         weights=weights,
         device=device,
         working=working,
-        mem_every=mem_every,
-        top_k=top_k,
-        t_min=t_min,
-        t_max=t_max,
-        prototypes=prototypes,
-        l_max=l_max,
-        long_term=long_term,
+        memory=memory,
         download_btn=download_btn,
         api_x=api_x,
         api_y=api_y,

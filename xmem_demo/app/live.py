@@ -23,6 +23,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..live import FrameError, LiveResult
 from ..live.tracker import CPU_SIZES
+from .layout import CLICK_MODES, click_mode_radio
 from .limits import SESSION_TTL_S
 from .live_session import LIMITS, LiveRegistry, LiveSession, close_live_session
 from .models import get_model
@@ -187,7 +188,7 @@ def build_live_tab(demo: gr.Blocks, weights_input: Any) -> LiveWidgets:
             placeholder="Press ❄ Freeze to hold the current camera frame",
         )
         with gr.Column(min_width=260):
-            click_mode = gr.Radio(["include (+)", "exclude (−)"], value="include (+)", show_label=False, elem_id="live-click-mode")
+            click_mode = click_mode_radio(CLICK_MODES, "live-click-mode")
             object_dd = gr.Dropdown([("object 1", 1)], value=1, label="Active object", elem_id="live-object")
             with gr.Row():
                 add_obj_btn = gr.Button("+ Object", size="sm", elem_id="live-add-object")

@@ -12,13 +12,13 @@ import shutil
 import time
 from contextlib import closing
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import MemoryConfig
+from ..config import MemoryConfig, Setting
 from ..pipeline import track
 from ..video import open_video, write_index_mask
 from .export import write_bundle, write_masks_zip, write_videos
@@ -28,36 +28,64 @@ from .render import display_overlay, display_scale, resize_for_display
 from .state import AppState, RunResult, UserError
 
 
+def app_memory_settings() -> dict[str, Setting]:
+    """The memory settings the app offers: those of `MemoryConfig.settings()` with a range (a
+    slider) or an on/off switch (a checkbox). The rest (d, the deep-update period) keep their
+    official value. This is the one list: the Advanced accordion, `TrackSettings` and the
+    /track endpoint all follow it."""
+    defaults = MemoryConfig()
+    return {
+        name: s
+        for name, s in MemoryConfig.settings().items()
+        if s.low is not None or isinstance(getattr(defaults, name), bool)
+    }
+
+
+def default_memory() -> dict[str, Any]:
+    """name -> the official default, for every setting the app offers."""
+    defaults = MemoryConfig()
+    return {name: getattr(defaults, name) for name in app_memory_settings()}
+
+
 @dataclass
 class TrackSettings:
-    """The "Advanced" accordion, plus the frame range. Symbols are the paper's."""
+    """The "Advanced" accordion, plus the frame range.
+
+    memory: MemoryConfig field name -> the value picked (r, k, T_min, T_max, P, L_max, long-term
+    on/off; see `app_memory_settings`). Kept by name, so a setting added to MemoryConfig with a
+    `Setting` reaches the app without being listed here.
+    """
 
     weights: str = "auto"
     device: str = "auto"
     working_size: int = 480  # short side inside the network; -1 = the clip's own size
-    mem_every: int = 5  # r
-    top_k: int = 30  # k
-    min_mid_term_frames: int = 5  # T_min
-    max_mid_term_frames: int = 10  # T_max
-    num_prototypes: int = 128  # P
-    max_long_term_elements: int = 10000  # L_max
-    enable_long_term: bool = True
+    memory: dict[str, Any] = field(default_factory=default_memory)
     first: int = 0  # frame range, inclusive
     last: int | None = None
 
     def memory_config(self) -> MemoryConfig:
+        """The MemoryConfig these settings ask for (UserError with MemoryConfig's reason if invalid)."""
+        types = {f.name: f.type for f in fields(MemoryConfig)}
+        unknown = sorted(set(self.memory) - set(types))
+        if unknown:
+            raise UserError(f"unknown memory settings: {', '.join(unknown)}")
+        values, bad = {}, []
+        for name, value in self.memory.items():
+            try:
+                values[name] = bool(value) if types[name] == "bool" else int(value)
+            except (TypeError, ValueError):
+                bad.append(f"{name}={value!r}")
+        if bad:
+            raise UserError(f"memory settings must be whole numbers, got {', '.join(bad)}")
         try:
-            return MemoryConfig(
-                mem_every=int(self.mem_every),
-                top_k=int(self.top_k),
-                enable_long_term=bool(self.enable_long_term),
-                min_mid_term_frames=int(self.min_mid_term_frames),
-                max_mid_term_frames=int(self.max_mid_term_frames),
-                num_prototypes=int(self.num_prototypes),
-                max_long_term_elements=int(self.max_long_term_elements),
-            )
+            return MemoryConfig(**values)
         except ValueError as err:
             raise UserError(str(err).replace("invalid MemoryConfig: ", "invalid memory settings: ")) from None
+
+    def record(self) -> dict[str, Any]:
+        """Flat name -> value (the replay bundle's settings.json)."""
+        flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "memory"}
+        return {**flat, **self.memory}
 
 
 @dataclass
@@ -221,7 +249,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
         "working_size": working_size,
     }
     result.bundle_zip = str(
-        write_bundle(run_dir, state, asdict(settings) | {"memory_config": asdict(config)}, trace, run_info)
+        write_bundle(run_dir, state, settings.record() | {"memory_config": asdict(config)}, trace, run_info)
     )
     state.result = result
     if previous is not None and previous.run_dir != result.run_dir:

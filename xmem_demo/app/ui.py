@@ -26,8 +26,6 @@ from .janitor import start_janitor
 from .limits import (
     CACHE_MAX_AGE_S,
     CACHE_SWEEP_EVERY_S,
-    DEFAULT_WORKING_SIZE_CPU,
-    DEFAULT_WORKING_SIZE_GPU,
     MAX_CONCURRENT_RUNS,
     MAX_UPLOAD,
 )
@@ -92,12 +90,6 @@ def _file_label(title: str, path: str | None) -> str:
     return f"{title} ({size / 2**20:.1f} MB)" if size >= 2**20 else f"{title} ({size / 2**10:.0f} KB)"
 
 
-def default_working_size() -> int:
-    from ..session import pick_device
-
-    return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
-
-
 def build_demo() -> gr.Blocks:
     start_janitor()  # sweeps session folders nobody else cleans (app/janitor.py)
     with gr.Blocks(
@@ -109,7 +101,7 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Live (camera)", id="live-main", elem_id="live-tab"):
                 build_live_tab(demo, w.weights)
 
-        settings_inputs, view_outputs = w.settings_inputs, w.view_outputs
+        view_outputs = w.view_outputs
 
         # ---- view helpers ------------------------------------------------------------------
         def view(s: AppState, with_editor: bool = False) -> dict:
@@ -306,19 +298,20 @@ def build_demo() -> gr.Blocks:
         # ---- tracking ----------------------------------------------------------------------
         @visitor_errors
         @gpu_task(track_request_duration)  # ZeroGPU: a GPU for this run (app/gpu.py)
-        def on_track(s: AppState, weights, dev, size, r, k, tmin, tmax, p, lmax, lt, lo, hi, request: gr.Request):
+        def on_track(s: AppState, weights, device, working_size, first, last, request: gr.Request, **memory):
+            """memory: the Advanced accordion's memory settings by MemoryConfig field name."""
             if s.running:
                 raise UserError("a run is already going in this tab: wait for it or press Stop")
             if s.clip is not None:
                 ensure_session_dir(s, request.session_hash)
             try:
                 settings = TrackSettings(
-                    weights, dev, int(size), int(r), int(k), int(tmin), int(tmax), int(p), int(lmax), bool(lt),
-                    int(lo or 0), None if hi is None else int(hi),
-                )  # fmt: skip
+                    weights, device, int(working_size), memory, int(first or 0), None if last is None else int(last)
+                )
             except (TypeError, ValueError):
                 raise UserError(
-                    f"settings must be whole numbers (processing resolution '{size}', frame range '{lo}'..'{hi}')"
+                    f"settings must be whole numbers (processing resolution '{working_size}', "
+                    f"frame range '{first}'..'{last}')"
                 ) from None
             s.running = True
             total = 0
@@ -363,8 +356,9 @@ def build_demo() -> gr.Blocks:
         ]
         track_event = w.track_btn.click(
             on_track,
-            [w.state, *settings_inputs],
+            [w.state, w.weights, w.device, w.working, w.first, w.last],
             track_outputs,
+            inputs_kwargs=w.memory,  # by name: MemoryConfig's field names
             api_name="track",
             concurrency_limit=MAX_CONCURRENT_RUNS,
             concurrency_id="track",
