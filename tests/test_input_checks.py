@@ -103,3 +103,22 @@ def test_tiny_clips_are_refused_everywhere(tmp_path):
             w.write(np.zeros((2, 2, 3), np.uint8))
     with pytest.raises(UserError, match="at least 16×16"):
         inspect_clip(tmp_path / "2x2.mp4")
+
+
+def test_the_default_device_is_chosen_below_validate():
+    """validate.resolve_device("auto") asks hardware.pick_device, a module below it: no import
+    (not even one inside a function) runs up from validate to the session."""
+    import ast
+    import inspect
+
+    import torch
+
+    from xmem_demo import hardware, session, validate
+
+    assert session.pick_device is hardware.pick_device  # the old name keeps working
+    imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(validate)))
+                if isinstance(node, ast.ImportFrom) and node.level == 1}
+    assert "hardware" in imported and not imported & {"session", "pipeline", "cli", "app"}, imported
+    assert validate.resolve_device("auto") == hardware.pick_device("auto")
+    assert validate.resolve_device(None) == validate.resolve_device("auto") and isinstance(
+        validate.resolve_device("cpu"), torch.device)

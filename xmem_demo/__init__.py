@@ -11,7 +11,8 @@ from .config import MemoryConfig, ModelConfig
 from .errors import MaskError, VideoError
 from .model import XMem
 from .records import FrameRecord, RecordCollector
-from .session import InferenceSession, pick_device
+from .hardware import pick_device
+from .session import InferenceSession
 
 __version__ = "0.1.0"
 

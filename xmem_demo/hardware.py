@@ -1,4 +1,6 @@
-"""What the machine can do, read at run time: the default precision and why.
+"""What the machine can do, read at run time: the default device, the default precision and why.
+
+Device (`pick_device`): CUDA if PyTorch sees a GPU, else Apple MPS, else the CPU.
 
 Reduced precision pays only where the hardware computes it natively:
 
@@ -22,6 +24,18 @@ from pathlib import Path
 import torch
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def pick_device(preference: str | torch.device | None = None) -> torch.device:
+    """'auto'/None: CUDA if present, else Apple MPS, else CPU; anything else is taken as a device name."""
+    if preference not in (None, "auto"):
+        return torch.device(preference)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
 
 
 def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
@@ -114,4 +128,4 @@ def describe_device(device: torch.device | str) -> str:
     return device.type
 
 
-__all__ = ["PrecisionChoice", "choose_precision", "cpu_flags", "native_bf16_cpu", "describe_device"]
+__all__ = ["PrecisionChoice", "choose_precision", "cpu_flags", "native_bf16_cpu", "describe_device", "pick_device"]

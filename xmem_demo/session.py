@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from .config import MemoryConfig
 from .errors import MaskError
 from .geometry import FrameGeometry, padding
+from .hardware import pick_device  # noqa: F401  (its old home: `session.pick_device` still works)
 from .memory import MemoryManager
 from .model import XMem
 from .model.inference import InferenceOptions, make_inference_network
@@ -87,18 +88,6 @@ def prepare(frame: np.ndarray | torch.Tensor, working_size: int | None = None) -
     mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
     return F.pad(normalise(image, geometry, mean, std), geometry.pad)[None], geometry
-
-
-def pick_device(preference: str | torch.device | None = None) -> torch.device:
-    """'auto'/None: CUDA if present, else Apple MPS, else CPU."""
-    if preference not in (None, "auto"):
-        return torch.device(preference)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 class InferenceSession:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
+from .hardware import pick_device
 from .limits import DISK_MARGIN_BYTES, MAX_WORKING_PIXELS, MIN_SIDE, MIN_WORKING_SIZE, working_pixels_message
 from .video import working_shape
 
@@ -82,8 +83,6 @@ def check_frame_size(height: int, width: int, what: str = "the video") -> None:
 def resolve_device(name: object) -> torch.device:
     """'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', checked against what this machine has."""
     if name in (None, "auto"):
-        from .session import pick_device
-
         return pick_device("auto")
     text = str(name).strip().lower()
     try:
