@@ -13,9 +13,15 @@ from xmem_demo.errors import MaskError, VideoError
 from xmem_demo.palette import colorize
 from xmem_demo.video import (
     MP4_ENCODERS,
+    DamagedVideoReader,
+    DecordReader,
+    FrameFolderReader,
+    GifReader,
     Mp4Writer,
+    OpenCVReader,
     VideoInfo,
     check_mask_shape,
+    choose_reader,
     mp4_encoder,
     open_video,
     read_index_mask,
@@ -266,3 +272,90 @@ def test_mask_shape_message():
     check_mask_shape(np.zeros((480, 854), np.uint8), (480, 854))
     with pytest.raises(MaskError, match="mask is 100x50 but the frame is 480x854"):
         check_mask_shape(np.zeros((100, 50), np.uint8), (480, 854))
+
+
+# ---- which reader decodes what (video/choose.py) ---------------------------------------------
+@pytest.fixture(scope="module")
+def one_clip_of_each_kind(tmp_path_factory, mp4):
+    """The same 7 gradient frames as a folder, a GIF and an MP4, plus a narrow MP4 that decord
+    mis-strides and a truncated MP4: one file for each reader."""
+    root = tmp_path_factory.mktemp("kinds")
+    frames = gradient_frames()
+    (root / "folder").mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(root / "folder" / f"{i}.png")
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(root / "a.gif", save_all=True, append_images=images[1:], duration=50)
+    with Mp4Writer(root / "narrow.mp4", fps=10) as w:
+        for t in range(7):
+            w.write(np.full((20, 48, 3), 8 * t, np.uint8))
+    rng = np.random.default_rng(0)
+    with Mp4Writer(root / "full.mp4", fps=10) as w:
+        for _ in range(20):
+            w.write(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8))
+    data = (root / "full.mp4").read_bytes()
+    (root / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    (root / "tail.mp4").write_bytes(data[: len(data) - len(data) // 50])  # ~half the last frame's bytes gone
+    return {"folder": root / "folder", "gif": root / "a.gif", "mp4": mp4, "narrow": root / "narrow.mp4",
+            "cut": root / "cut.mp4", "tail": root / "tail.mp4"}
+
+
+@pytest.mark.parametrize("kind, reader_type, backend", [
+    ("folder", FrameFolderReader, "pillow"),
+    ("gif", GifReader, "pillow"),
+    ("mp4", DecordReader, "decord"),
+    ("narrow", OpenCVReader, "opencv"),
+    ("cut", DamagedVideoReader, "opencv"),
+])
+def test_the_chooser_picks_one_reader_per_kind_of_file(one_clip_of_each_kind, kind, reader_type, backend):
+    reader = choose_reader(one_clip_of_each_kind[kind])
+    try:
+        assert type(reader) is reader_type and reader.backend == backend
+        assert (reader.damage is not None) == (kind == "cut")  # only a damaged file says so
+        n = reader.info.num_frames
+        assert (n == 7) if kind != "cut" else (0 < n < 20)
+        # every reader keeps the same contract: a batch is the frames one by one, H x W x 3 uint8
+        indices = [0, 1, n - 1]
+        one_by_one = [reader.get(i) for i in indices]
+        assert all(f.dtype == np.uint8 and f.shape == (reader.info.height, reader.info.width, 3) for f in one_by_one)
+        for got, want in zip(reader.get_batch(indices), one_by_one, strict=True):
+            np.testing.assert_array_equal(got, want)
+    finally:
+        reader.close()
+
+
+def test_a_narrow_video_keeps_decords_count_and_rate_when_opencv_reads_it(one_clip_of_each_kind):
+    path = one_clip_of_each_kind["narrow"]
+    probe = DecordReader(path)
+    assert probe.mis_strided  # why the chooser turns to OpenCV for this file
+    probe.close()
+    assert not DecordReader(one_clip_of_each_kind["mp4"]).mis_strided
+    reader = choose_reader(path)
+    assert (reader.info.num_frames, reader.info.fps, reader.info.width, reader.info.height) == (7, pytest.approx(10), 48, 20)
+    reader.close()
+
+
+def test_the_chooser_only_skips_the_end_check_when_asked(one_clip_of_each_kind):
+    """check_end=True decodes the last frame at open, so a file cut short at its end is read as
+    damaged at once; without it decord takes the file whole (for clips already checked once)."""
+    tail = one_clip_of_each_kind["tail"]
+    checked = choose_reader(tail, check_end=True)
+    assert type(checked) is DamagedVideoReader and checked.info.num_frames < 20 and "of the 20" in checked.damage
+    checked.close()
+    lazy = choose_reader(tail, check_end=False)
+    assert type(lazy) is DecordReader and lazy.info.num_frames == 20 and lazy.damage is None
+    lazy.close()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("clip.txt", b"abc", "unsupported file type '.txt'"),
+    ("clip.mp4", b"", "the file is empty"),
+    ("clip.gif", b"GIF89a-not-really", "cannot read this GIF"),
+    ("clip.mp4", np.random.default_rng(0).bytes(5000), "no frame of this file can be decoded"),
+])
+def test_the_chooser_refuses_what_no_reader_can_decode(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(VideoError, match=f"'{name}': {message}"):
+        choose_reader(tmp_path / name)
+    with pytest.raises(VideoError, match="not found"):
+        choose_reader(tmp_path / "missing.mp4")

@@ -18,7 +18,7 @@ import torch
 from .errors import InputError
 from .hardware import pick_device
 from .limits import DISK_MARGIN_BYTES, MAX_WORKING_PIXELS, MIN_SIDE, MIN_WORKING_SIZE, working_pixels_message
-from .video import working_shape
+from .geometry import working_shape
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
