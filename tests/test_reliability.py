@@ -19,40 +19,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from xmem_demo import ModelConfig, XMem, save_checkpoint
-from xmem_demo.cli import main
-from xmem_demo.video import Mp4Writer, read_index_mask, write_index_mask
 from xmem_demo import weights
+from xmem_demo.video import read_index_mask, write_index_mask
 from xmem_demo.weights import WeightsError
 
-from .conftest import TINY
+from .support import (H, W, Segment, http_server, point_downloads_at, run_cli, save_tiny_checkpoint, server_url,
+                      square_frames, square_mask, write_clip)
 
 REPO = Path(__file__).resolve().parents[1]
-H, W = 48, 64
-
-
-def write_clip(path: Path, n: int) -> Path:
-    with Mp4Writer(path, fps=10) as w:
-        for t in range(n):
-            f = np.full((H, W, 3), 40, np.uint8)
-            x = 4 + t % 40
-            f[10:26, x : x + 16] = (220, 60, 60)
-            w.write(f)
-    return path
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("rel")
-    write_clip(root / "long.mp4", 150)
-    write_clip(root / "short.mp4", 5)
-    mask = np.zeros((H, W), np.uint8)
-    mask[10:26, 4:20] = 1
-    write_index_mask(root / "mask.png", mask)
-    torch.manual_seed(0)
-    save_checkpoint(XMem(ModelConfig(**TINY)), root / "tiny.pth")
+    write_clip(root / "long.mp4", square_frames(150, step=1))
+    write_clip(root / "short.mp4", square_frames(5, step=1))
+    write_index_mask(root / "mask.png", square_mask())
+    save_tiny_checkpoint(root / "tiny.pth")
     return root
 
 
@@ -76,9 +60,8 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
     out = tmp_path / "shared"
     probs = tmp_path / "p.npz"
     probs.write_bytes(b"an earlier run's file")  # must survive an interrupted run untouched
-    cmd = [sys.executable, "-m", "xmem_demo.cli", "segment", str(inputs / "long.mp4"), "--mask",
-           str(inputs / "mask.png"), "--out", str(out), "--weights", str(inputs / "tiny.pth"), "--size", "-1",
-           "--save-probs", str(probs)]
+    cmd = [sys.executable, "-m", "xmem_demo.cli",
+           *Segment(video="long.mp4", out=str(out), extra=("--size", "-1", "--save-probs", str(probs))).argv(inputs)]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     a = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -86,10 +69,8 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
         assert a.poll() is None, a.communicate()
         os.kill(a.pid, signal.SIGSTOP)  # A holds the folder, frozen: B must be refused now
         try:
-            code = main(["segment", str(inputs / "short.mp4"), "--mask", str(inputs / "mask.png"), "--out", str(out),
-                         "--weights", str(inputs / "tiny.pth")])
-            err = capsys.readouterr().err
-            assert code == 2 and f"in use by another xmem-demo run (pid {a.pid})" in err, err
+            run = run_cli(Segment(video="short.mp4", out=str(out)).argv(inputs), capsys)
+            assert run.code == 2 and f"in use by another xmem-demo run (pid {a.pid})" in run.err, run.err
         finally:
             os.kill(a.pid, signal.SIGCONT)
         _wait(lambda: len(list((out / "masks").glob("*.png"))) >= 3 or a.poll() is not None, 240, "A's first masks")
@@ -115,11 +96,10 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
     assert probs.read_bytes() == b"an earlier run's file"
 
     # A re-run of a shorter clip into the same folder: the stale masks go, with a warning.
-    code = main(["segment", str(inputs / "short.mp4"), "--mask", str(inputs / "mask.png"), "--out", str(out),
-                 "--weights", str(inputs / "tiny.pth"), "--size", "-1", "--save-probs", str(probs)])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    assert f"({len(masks)} masks removed)" in err
+    run = run_cli(Segment(video="short.mp4", out=str(out), extra=("--size", "-1", "--save-probs", str(probs))).argv(inputs),
+                  capsys)
+    assert run.code == 0, run.err
+    assert f"({len(masks)} masks removed)" in run.err
     assert sorted(p.name for p in (out / "masks").glob("*.png")) == [f"{i:05d}.png" for i in range(5)]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "done" and summary["frames"] == 5 and "stopped_at" not in summary
@@ -142,10 +122,8 @@ def test_mask_frame_in_the_middle_reports_where_it_stopped(inputs, tmp_path, cap
 
     monkeypatch.setattr(video, "write_index_mask", failing)
     out = tmp_path / "o"
-    code = main(["segment", str(inputs / "short.mp4"), "--mask", str(inputs / "mask.png"), "--mask-frame", "2",
-                 "--out", str(out), "--weights", str(inputs / "tiny.pth"), "--size", "-1"])
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert code == 1 and "No space left on device" in err
+    run = run_cli(Segment(video="short.mp4", out=str(out), extra=("--mask-frame", "2", "--size", "-1")).argv(inputs), capsys)
+    assert run.code == 1 and "No space left on device" in run.error
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["frames"] == 3
     # backward pass first (2, 1, 0), then forward from 3: the 4th write (frame 3) failed
@@ -173,14 +151,9 @@ class _Slow(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def slow_server(tmp_path, monkeypatch):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/")
-    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
-    yield tmp_path / "cache"
-    httpd.shutdown()
+    with http_server(_Slow) as httpd:
+        point_downloads_at(monkeypatch, f"{server_url(httpd)}/", tmp_path / "cache")
+        yield tmp_path / "cache"
 
 
 def _sigterm_when_part_appears(cache: Path) -> threading.Thread:
@@ -196,8 +169,7 @@ def _sigterm_when_part_appears(cache: Path) -> threading.Thread:
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_sigterm_during_cli_download_removes_part(slow_server, capsys):
     _sigterm_when_part_appears(slow_server)
-    code = main(["download", "xmem"])
-    assert code == 128 + signal.SIGTERM
+    assert run_cli(["download", "xmem"], capsys).code == 128 + signal.SIGTERM
     assert list(slow_server.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored
 

@@ -1,0 +1,132 @@
+"""Helpers that several test files share (fixtures live in conftest.py).
+
+* `square_frames` / `square_mask`: the small clip the CLI tests run on, a red 16x16 square
+  moving right over grey, and its first-frame mask (`write_clip`, from app_fixtures, saves
+  frames as an MP4);
+* `save_tiny_checkpoint`: a random TINY model saved as a checkpoint (seeded: the same file
+  every time);
+* `Segment` / `run_cli`: an `xmem-demo segment` command line, and `xmem-demo` run in this
+  process with its exit code and output as a user sees them;
+* `http_server` / `point_downloads_at`: a local server standing in for the weights host.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .app_fixtures import write_clip  # noqa: F401  (one MP4 writer for all tests: write_clip(path, frames, fps))
+from .conftest import TINY
+
+H, W = 48, 64  # the clip's frame size (a 4:3 clip, 3 x 4 cells of the 16-pixel grid)
+
+
+def square_frames(n: int, step: int = 3) -> list[np.ndarray]:
+    """n frames, H x W x 3: a red 16x16 square at rows 10..25, x = 4 + (step * t) % 40."""
+    frames = []
+    for t in range(n):
+        frame = np.full((H, W, 3), 40, np.uint8)
+        x = 4 + (step * t) % 40
+        frame[10:26, x : x + 16] = (220, 60, 60)
+        frames.append(frame)
+    return frames
+
+
+def square_mask(label: int = 1) -> np.ndarray:
+    """The first frame's square as an H x W index mask with id `label`."""
+    mask = np.zeros((H, W), np.uint8)
+    mask[10:26, 4:20] = label
+    return mask
+
+
+def save_tiny_checkpoint(path: Path, **kwargs):
+    """Save a randomly initialised TINY XMem (seed 0) to `path`; returns the model."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem, save_checkpoint
+
+    torch.manual_seed(0)
+    model = XMem(ModelConfig(**TINY))
+    save_checkpoint(model, path, **kwargs)
+    return model
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An `xmem-demo segment` command on the files of one folder, given by what differs from a
+    good one: `Segment(mask="small.png").argv(folder)`.
+
+    video/mask/out/weights are names in the folder (absolute paths stay absolute; a weights
+    value without .pth is a weights name, None leaves --weights out); `{f}` in `extra` stands
+    for the folder."""
+
+    video: str = "clip.mp4"
+    mask: str = "mask.png"
+    out: str = "out"
+    weights: str | None = "tiny.pth"
+    extra: tuple[str, ...] = ()
+
+    def argv(self, f: Path) -> list[str]:
+        argv = ["segment", str(f / self.video), "--mask", str(f / self.mask), "--out", str(f / self.out)]
+        if self.weights is not None:
+            argv += ["--weights", str(f / self.weights) if self.weights.endswith(".pth") else self.weights]
+        return argv + [a.format(f=f) for a in self.extra]
+
+
+def flags(*extra: str) -> Segment:
+    """The good command plus these flags."""
+    return Segment(extra=extra)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int  # the exit status a shell would see (argparse's SystemExit included)
+    out: str
+    err: str
+
+    @property
+    def error(self) -> str:
+        """The last line written to stderr (where the CLI's one-line error goes)."""
+        lines = [line for line in self.err.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+def run_cli(argv: list[str], capsys) -> CliRun:
+    """Run `xmem-demo argv` in this process; stdout and stderr as captured by pytest's capsys."""
+    from xmem_demo.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse refuses a flag by exiting
+        code = exc.code
+    captured = capsys.readouterr()
+    return CliRun(code, captured.out, captured.err)
+
+
+@contextmanager
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[http.server.ThreadingHTTPServer]:
+    """A local HTTP server on a free port, serving in a daemon thread until the block ends."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+
+
+def server_url(httpd: http.server.ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def point_downloads_at(monkeypatch, url: str, cache: Path) -> None:
+    """Official weights come from `url` into `cache`, downloads allowed (CI sets XMEM_DEMO_OFFLINE)."""
+    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", url)
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(cache))
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
