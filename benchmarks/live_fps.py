@@ -97,8 +97,8 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    model, notice = resolve_model(args.weights, allow_download=False)
-    print(notice)
+    model, weights = resolve_model(args.weights, allow_download=False)
+    print(weights.notice)
     print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at start; camera: judo clip at {args.camera_fps:g} fps, {args.seconds:g} s per size")
     rows = []

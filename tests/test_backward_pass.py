@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xmem_demo import MemoryConfig
+from xmem_demo import MemoryConfig, WeightsInfo
 from xmem_demo.pipeline import ArraySource, track
 from xmem_demo.readahead import ReverseReadahead, readahead_window
 
@@ -85,7 +85,8 @@ def test_app_eta_covers_both_passes(monkeypatch, tiny_model, tmp_path):
     x, y = disc_centre(6)
     actions.add_click(state, x, y, True)
     monkeypatch.setattr(tracking, "PREVIEW_INTERVAL_S", 0.0)  # an update for every frame
-    monkeypatch.setattr(tracking, "get_model", lambda *a, **k: (tiny_model, "tiny"))
+    info = WeightsInfo("tiny", False, tmp_path / "tiny.pth", "xmem-demo", "", "tiny")
+    monkeypatch.setattr(tracking, "get_model", lambda *a, **k: (tiny_model, info))
     settings = tracking.TrackSettings(weights="tiny", device="cpu", working_size=-1)
     updates = [u for u in tracking.run_tracking(state, settings) if u.phase in ("forward", "backward")]
     assert [u.done for u in updates] == list(range(1, CLIP_FRAMES + 1))

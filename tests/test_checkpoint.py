@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from xmem_demo import CheckpointError, ModelConfig, XMem, load_model, save_checkpoint
+from xmem_demo import CheckpointError, ModelConfig, XMem, load_model, load_model_with_info, save_checkpoint
 from xmem_demo.checkpoint import infer_official_config
 
 from .conftest import TINY
@@ -28,8 +28,9 @@ def test_official_release_format_round_trip(golden_weights, tmp_path):
     assert infer_official_config(state) == ModelConfig()
     path = tmp_path / "XMem.pth"
     torch.save(state, path)
-    model = load_model(path)
-    assert model.checkpoint_format == "official"
+    model, info = load_model_with_info(path)
+    assert info.checkpoint_format == "official" and info.model_card == "" and info.path == path
+    assert info.name == str(path) and not info.official  # a file given by path is never claimed official
     reloaded = model.state_dict()
     assert all(torch.equal(reloaded[k], v) for k, v in state.items())
 
@@ -54,8 +55,21 @@ def test_own_format_round_trip(tmp_path):
     model = XMem(ModelConfig(**TINY))
     path = tmp_path / "mini.pth"
     save_checkpoint(model, path, model_card="test card")
-    loaded = load_model(path)
-    assert loaded.config == model.config and loaded.model_card == "test card"
+    loaded, info = load_model_with_info(path)
+    assert loaded.config == model.config and info.model_card == "test card" and info.checkpoint_format == "xmem-demo"
+    assert info.notice == f"Running weights from {path}." and info.label == "mini.pth (not the official XMem)"
+
+
+# What a checkpoint is (name, format, card, path) travels in a WeightsInfo, never on the network.
+PATCHED_ATTRIBUTES = ("weights_name", "is_official", "checkpoint_format", "model_card", "checkpoint_path")
+
+
+def test_loaded_network_carries_no_patched_attributes(tmp_path):
+    path = tmp_path / "mini.pth"
+    save_checkpoint(XMem(ModelConfig(**TINY)), path, model_card="test card")
+    for model in (load_model(path), load_model_with_info(path)[0]):
+        assert type(model) is XMem
+        assert [a for a in PATCHED_ATTRIBUTES if hasattr(model, a)] == []
 
 
 def test_truncated_file(golden_weights, tmp_path):

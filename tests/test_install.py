@@ -29,8 +29,9 @@ CHECK = textwrap.dedent(
     assert xmem_demo.__file__.startswith(sys.argv[1]), xmem_demo.__file__
     for path in (EXAMPLE_CLIP, EXAMPLE_MASK, MODEL_CARD):
         assert path.is_file() and str(path).startswith(sys.argv[1]), path
-    model, notice = resolve_model("mini", allow_download=False)
-    assert "NOT the official XMem weights" in notice, notice
+    model, info = resolve_model("mini", allow_download=False)
+    assert "NOT the official XMem weights" in info.notice, info.notice
+    assert str(info.path).startswith(sys.argv[1]), info.path
     print("installed-ok", sum(p.numel() for p in model.parameters()))
     """
 )

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from xmem_demo import MemoryConfig, ModelConfig, XMem
+from xmem_demo import MemoryConfig, ModelConfig, WeightsInfo, XMem
 from xmem_demo.live import (
     ClipPlayer,
     FrameError,
@@ -26,6 +26,7 @@ from xmem_demo.live import (
     choose_processing_size,
 )
 from xmem_demo.live.tracker import SizeChoice
+from xmem_demo.weights import MINI_PATH
 
 from .app_fixtures import CLIP_H, CLIP_W, TINY, disc_centre, make_frames, write_clip
 
@@ -271,14 +272,14 @@ def test_live_session_flow(model, frames, live_session, tmp_path):
     out = s.on_frame(frames[0])
     assert isinstance(out, np.ndarray) and s.phase == "preview"
     s.freeze()
+    mini = WeightsInfo("mini", False, MINI_PATH, "xmem-demo", "", "")  # labelled like the bundled model
     with pytest.raises(UserError, match="no target"):
-        s.track(model, 64)
+        s.track(model, 64, weights=mini)
     with pytest.raises(UserError, match="outside"):
         s.click(500, 10, True, on_display=False)
     s.click(*disc_centre(0), True, on_display=False)
     assert s.labels().sum() > 100
-    model.weights_name, model.is_official = "mini", False
-    s.track(model, 64)
+    s.track(model, 64, weights=mini)
     assert s.phase == "tracking"
     html_text = status_html(s)
     assert "mini (not the official XMem)" in html_text and "64 px" in html_text

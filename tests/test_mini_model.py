@@ -11,9 +11,36 @@ from xmem_demo.weights import MINI_PATH, resolve_model
 
 def test_mini_is_small_and_labelled():
     assert MINI_PATH.stat().st_size < 15 * 2**20
-    model, notice = resolve_model("mini")
-    assert "NOT the official XMem weights" in notice
-    assert "NOT the official XMem weights" in model.model_card
+    _model, info = resolve_model("mini")
+    assert "NOT the official XMem weights" in info.notice
+    assert "NOT the official XMem weights" in info.model_card
+    assert info.label == "mini (not the official XMem)"
+
+
+def test_cli_says_when_mini_runs(tmp_path, capsys):
+    """`xmem-demo segment --weights mini` prints mini's notice and records it in summary.json."""
+    import json
+
+    from xmem_demo.cli import main
+    from xmem_demo.video import Mp4Writer, write_index_mask
+
+    frames = np.full((4, 48, 64, 3), 40, np.uint8)
+    for t in range(4):
+        frames[t, 10:26, 4 + 3 * t : 20 + 3 * t] = (220, 60, 60)
+    with Mp4Writer(tmp_path / "clip.mp4", fps=10) as writer:
+        for frame in frames:
+            writer.write(frame)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:26, 4:20] = 1
+    write_index_mask(tmp_path / "mask.png", mask)
+    code = main(["segment", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask.png"),
+                 "--out", str(tmp_path / "out"), "--weights", "mini", "--size", "-1"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "NOT the official XMem weights" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["weights"] == "mini" and summary["official_weights"] is False
+    assert summary["weights_file"] == str(MINI_PATH)
 
 
 def test_mini_tracks_better_than_repeating_the_first_mask():

@@ -11,6 +11,7 @@ the committed outputs.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_committed_notebook_carries_its_outputs(path: Path):
     assert images, "no figure in the committed outputs"
     # Every notebook that loads a model shows which one runs.
     sources = "\n".join(c.source for c in code)
-    if "resolve_model(" in sources or "lessons.load_model(" in sources:
+    if re.search(r"resolve_model\(|lessons\.load_model(_with_info)?\(", sources):
         shown = "\n".join(str(o.get("data", {}).get("text/markdown", "")) for c in code for o in c.outputs)
         assert "**Model:**" in shown or "**⚠️ Model:**" in shown
 

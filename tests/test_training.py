@@ -63,10 +63,10 @@ def test_training_resumes_exactly(tmp_path):
         assert torch.allclose(p, q, atol=1e-6), name
     exported = tmp_path / "mini.pth"
     trainer.export(exported)
-    from xmem_demo.checkpoint import load_model
+    from xmem_demo.checkpoint import load_model_with_info
 
-    model = load_model(exported)
-    assert "NOT the official XMem" in model.model_card
+    _model, info = load_model_with_info(exported)
+    assert "NOT the official XMem" in info.model_card
 
 
 def test_committed_run_loads(tmp_path):

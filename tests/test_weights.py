@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import shutil
 import socket
@@ -158,17 +159,17 @@ def test_auto_offline_with_a_broken_cache_runs_mini_with_a_notice(small_server, 
     path = weights.download_official("xmem", progress=False)
     path.write_bytes(path.read_bytes()[:1000])
     monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
-    model, notice = weights.resolve_model("auto")
-    assert model.weights_name == "mini" and "NOT the official XMem weights" in notice
-    assert "is 1000 bytes" in notice and not path.exists()
+    model, info = weights.resolve_model("auto")
+    assert info.name == "mini" and "NOT the official XMem weights" in info.notice
+    assert "is 1000 bytes" in info.notice and not path.exists()
 
 
 def test_auto_with_an_unrecorded_file_that_does_not_load_falls_back(tmp_path, monkeypatch):
     monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
     monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
     (tmp_path / "XMem.pth").write_bytes(b"\x80\x02garbage")  # placed by hand, no record
-    model, notice = weights.resolve_model("auto")
-    assert model.weights_name == "mini" and "cannot be used" in notice
+    model, info = weights.resolve_model("auto")
+    assert info.name == "mini" and "cannot be used" in info.notice and info.path == weights.MINI_PATH
     assert list(tmp_path.glob("XMem.pth.rejected-*"))
 
 
@@ -178,3 +179,40 @@ def test_auto_with_a_read_only_cache_falls_back_to_mini(monkeypatch):
     monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
     choice = weights.resolve("auto")
     assert choice.name == "mini" and "cannot write to the weights cache" in choice.notice
+
+
+PATCHED_ATTRIBUTES = ("weights_name", "is_official", "checkpoint_format", "model_card", "checkpoint_path")
+
+
+def test_resolve_model_returns_the_network_and_its_weights_info(tmp_path, monkeypatch):
+    """mini, an official-format file in the cache (by name) and the same file by path."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem
+
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
+    official_file = tmp_path / "XMem.pth"
+    torch.save(XMem(ModelConfig()).state_dict(), official_file)  # random weights, the release format
+
+    model, info = weights.resolve_model("mini")
+    assert (info.name, info.official, info.path, info.checkpoint_format) == ("mini", False, weights.MINI_PATH, "xmem-demo")
+    assert "NOT the official XMem" in info.model_card and info.notice.startswith(weights.MINI_NOTICE)
+    assert info.label == "mini (not the official XMem)"
+    loaded = [model]
+
+    model, info = weights.resolve_model("xmem")
+    assert (info.name, info.official, info.path, info.checkpoint_format) == ("xmem", True, official_file, "official")
+    assert info.model_card == "" and "official XMem weights 'xmem'" in info.notice
+    assert info.label == "official XMem (xmem)"
+    loaded.append(model)
+
+    model, info = weights.resolve_model(str(official_file))
+    assert (info.name, info.official, info.path, info.checkpoint_format) == (str(official_file), False, official_file, "official")
+    assert info.notice == f"Running weights from {official_file}." and info.label == "XMem.pth (not the official XMem)"
+    loaded.append(model)
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.official = True  # type: ignore[misc]
+    for model in loaded:
+        assert type(model) is XMem and [a for a in PATCHED_ATTRIBUTES if hasattr(model, a)] == []

@@ -6,7 +6,7 @@
     prob = session.step(frame, mask=first_mask)   # then session.step(frame) for the rest
 """
 
-from .checkpoint import CheckpointError, load_model, save_checkpoint
+from .checkpoint import CheckpointError, WeightsInfo, load_model, load_model_with_info, save_checkpoint
 from .config import MemoryConfig, ModelConfig
 from .errors import MaskError, VideoError
 from .model import XMem
@@ -24,6 +24,8 @@ __all__ = [
     "FrameRecord",
     "RecordCollector",
     "load_model",
+    "load_model_with_info",
+    "WeightsInfo",
     "save_checkpoint",
     "CheckpointError",
     "MaskError",

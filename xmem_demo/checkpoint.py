@@ -10,6 +10,11 @@ checkpoint can never run code:
 
 Anything else (a truncated download, a pickle, another network) raises `CheckpointError`
 naming the file and what is wrong.
+
+What a loaded network *is* (which weights, which file, which format, its model card, what to
+tell the user) comes back beside it as a `WeightsInfo`; nothing is patched onto the
+`nn.Module`. `load_model(path)` returns the plain network, `load_model_with_info(path)` the
+network and its `WeightsInfo`; `weights.resolve_model(name)` fills in the chosen name.
 """
 
 from __future__ import annotations
@@ -35,6 +40,42 @@ class CheckpointError(ValueError):
         super().__init__(f"cannot load checkpoint '{path}': {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights a network was loaded from, returned beside it: `(model, info)`.
+
+    name: what the user chose: an official name ("xmem", "xmem-s012", ...), "mini", or the
+        path given.
+    official: True only for the XMem authors' release files chosen by name (and checked
+        against their recorded digest, see `weights.py`); a file given by path is never
+        claimed official, whatever its format.
+    path: the checkpoint file read.
+    checkpoint_format: "official" (a flat state_dict, as the release files are) or
+        "xmem-demo" (this project's format, e.g. the bundled mini model).
+    model_card: the short description an xmem-demo checkpoint carries ("" for official files).
+    notice: one line for the user: which model runs, and why.
+    """
+
+    name: str
+    official: bool
+    path: Path
+    checkpoint_format: str
+    model_card: str
+    notice: str
+
+    @property
+    def label(self) -> str:
+        """A short label for a status line: "official XMem (xmem)", "mini (not the official XMem)"."""
+        if self.official:
+            return f"official XMem ({self.name})"
+        return f"{Path(self.name).name} (not the official XMem)"
+
+
+def file_notice(path: str | Path) -> str:
+    """The notice for weights given as a file path."""
+    return f"Running weights from {path}."
 
 
 @dataclass
@@ -150,8 +191,11 @@ def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
     return model.eval()
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu", channels_last: bool | None = None) -> XMem:
-    """Load an XMem network from a checkpoint file (official or xmem-demo format), in eval mode.
+def load_model_with_info(
+    path: str | Path, device: str | torch.device = "cpu", channels_last: bool | None = None
+) -> tuple[XMem, WeightsInfo]:
+    """Load an XMem network from a checkpoint file (official or xmem-demo format), in eval mode,
+    with the file's `WeightsInfo` (named by its path, not claimed official).
 
     channels_last: store the convolution weights channels-last (NHWC), so that oneDNN runs
     every convolution in its faster NHWC layout (same values; the convolutions are most of a
@@ -159,16 +203,25 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", channels_la
     changes no object of the caller's (an `InferenceSession` never converts a model in place).
     """
     ckpt = read_checkpoint(path)
-    model = build_model(ckpt, path)
-    model.checkpoint_format = ckpt.format  # type: ignore[attr-defined]
-    model.model_card = ckpt.model_card  # type: ignore[attr-defined]
-    model.checkpoint_path = str(path)  # type: ignore[attr-defined]
-    model = model.to(device)
+    model = build_model(ckpt, path).to(device)
     if channels_last is None:
         channels_last = torch.device(device).type == "cpu"
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    return model
+    info = WeightsInfo(
+        name=str(path),
+        official=False,
+        path=Path(path),
+        checkpoint_format=ckpt.format,
+        model_card=ckpt.model_card,
+        notice=file_notice(path),
+    )
+    return model, info
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu", channels_last: bool | None = None) -> XMem:
+    """The plain network of `load_model_with_info` (same arguments)."""
+    return load_model_with_info(path, device, channels_last)[0]
 
 
 def save_checkpoint(

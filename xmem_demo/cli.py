@@ -217,14 +217,14 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from .palette import overlay
     from .pipeline import track
     from .video import Mp4Writer, read_index_mask, write_index_mask
-    from .weights import resolve_load
+    from .weights import resolve_model
 
     plan = plan_segment(args)
     source, out = plan.source, OutputDir(plan.out)
     info = source.info
     num = len(source)
-    choice, model = resolve_load(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
-    print(choice.notice, file=sys.stderr)
+    model, weights = resolve_model(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
+    print(weights.notice, file=sys.stderr)
     print(f"precision {args.precision}: {getattr(args, 'precision_reason', '')}", file=sys.stderr)
     with out:
         removed = out.clear_previous()
@@ -253,9 +253,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 "precision": args.precision,
                 "precision_reason": getattr(args, "precision_reason", ""),
                 "working_size": plan.size,
-                "weights": choice.name,
-                "official_weights": choice.official,
-                "weights_file": str(choice.path),
+                "weights": weights.name,
+                "official_weights": weights.official,
+                "weights_file": str(weights.path),
                 "objects": plan.labels,
                 "mask_frame": args.mask_frame,
                 "output": str(plan.out),

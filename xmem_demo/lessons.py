@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .checkpoint import WeightsInfo
 from .config import MemoryConfig
 from .metrics import region_similarity
 from .model import XMem
@@ -45,15 +46,20 @@ def quick() -> bool:
     return os.environ.get(QUICK_ENV, "") == "1"
 
 
-def load_model(weights: str = "auto") -> XMem:
-    """`resolve_model(weights)`, and a Markdown banner saying which model runs and why."""
+def load_model_with_info(weights: str = "auto") -> tuple[XMem, WeightsInfo]:
+    """`resolve_model(weights)`: (model, info), and a Markdown banner saying which model runs and why."""
     from IPython.display import Markdown, display
 
     from .weights import resolve_model
 
-    model, notice = resolve_model(weights)
-    display(Markdown(("**Model:** " if model.is_official else "**⚠️ Model:** ") + notice))
-    return model
+    model, info = resolve_model(weights)
+    display(Markdown(("**Model:** " if info.official else "**⚠️ Model:** ") + info.notice))
+    return model, info
+
+
+def load_model(weights: str = "auto") -> XMem:
+    """The network of `load_model_with_info` (the banner is shown the same way)."""
+    return load_model_with_info(weights)[0]
 
 
 def judo_clip(verbose: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
@@ -127,6 +133,7 @@ __all__ = [
     "j_per_frame",
     "judo_clip",
     "load_model",
+    "load_model_with_info",
     "mean_and_error",
     "quick",
     "run_clip",

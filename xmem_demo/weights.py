@@ -18,11 +18,15 @@ accepted by a check; it is removed on every exit path (errors, Ctrl-C, SIGTERM).
 has an overall deadline and a stall timeout (xmem_demo/limits.py; overridable with
 `XMEM_DEMO_DOWNLOAD_DEADLINE_S` / `XMEM_DEMO_DOWNLOAD_STALL_S`). `XMEM_DEMO_OFFLINE=1` forbids
 every download.
+
+Loading: `resolve_model(name)` returns `(model, info)`: the plain network and a `WeightsInfo`
+(name, official, file, checkpoint format, model card, the notice for the user).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import http.client
@@ -42,7 +46,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from .checkpoint import CheckpointError, load_model
+from .checkpoint import CheckpointError, WeightsInfo, file_notice, load_model, load_model_with_info
 from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
 from .resources import MINI_WEIGHTS
@@ -409,7 +413,7 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
             raise WeightsError(f"--weights: file '{path}' not found")
         if path.is_dir():
             raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
-        return WeightsChoice(str(path), path, False, f"Running weights from {path}.")
+        return WeightsChoice(str(path), path, False, file_notice(path))
     raise WeightsError(
         f"unknown weights '{name}': use auto, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
     )
@@ -422,33 +426,38 @@ def mini_choice(reason: str) -> WeightsChoice:
     return WeightsChoice("mini", MINI_PATH, False, f"{MINI_NOTICE} (Why: {reason}.)")
 
 
-def load_choice(choice: WeightsChoice, device: str | torch.device = "cpu") -> XMem:
-    model = load_model(choice.path, device=device)
-    model.weights_name = choice.name  # type: ignore[attr-defined]
-    model.is_official = choice.official  # type: ignore[attr-defined]
-    return model
+# Reads a checkpoint file onto a device: `load_model_with_info`, or the app's cached loader.
+Loader = Callable[[Path, str | torch.device], tuple[XMem, WeightsInfo]]
 
 
-def resolve_load(
-    name: str = "auto", device: str | torch.device = "cpu", allow_download: bool = True
-) -> tuple[WeightsChoice, XMem]:
-    """resolve() then load; for `auto`, an official file that fails to load is moved aside and
-    the mini model runs instead (with a notice)."""
+def load_choice(
+    choice: WeightsChoice, device: str | torch.device = "cpu", loader: Loader = load_model_with_info
+) -> tuple[XMem, WeightsInfo]:
+    """Load the chosen file; the info carries the choice's name, official flag and notice."""
+    model, info = loader(choice.path, device)
+    return model, dataclasses.replace(info, name=choice.name, official=choice.official, notice=choice.notice)
+
+
+def resolve_model(
+    name: str = "auto",
+    device: str | torch.device = "cpu",
+    allow_download: bool = True,
+    loader: Loader = load_model_with_info,
+) -> tuple[XMem, WeightsInfo]:
+    """Load the model for `name`; returns (model, info), `info.notice` being what to show the user.
+
+    resolve() then load; for `auto`, an official file that fails to load is moved aside and
+    the mini model runs instead (with a notice saying so).
+    """
     choice = resolve(name, allow_download=allow_download)
     try:
-        return choice, load_choice(choice, device)
+        return load_choice(choice, device, loader)
     except CheckpointError as err:
         if name != "auto" or not choice.official:
             raise
         aside = quarantine(choice.path)
         choice = mini_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
-        return choice, load_choice(choice, device)
-
-
-def resolve_model(name: str = "auto", device: str | torch.device = "cpu", allow_download: bool = True) -> tuple[XMem, str]:
-    """Load the model for `name`; returns (model, notice to show the user)."""
-    choice, model = resolve_load(name, device, allow_download)
-    return model, choice.notice
+        return load_choice(choice, device, loader)
 
 
 def copy_into_cache(name: str, path: str | Path) -> Path:

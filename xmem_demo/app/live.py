@@ -284,8 +284,8 @@ def _wire(demo: gr.Blocks, w: LiveWidgets, weights_input: Any) -> None:
     def on_track(s, weights: str, size, request: gr.Request):
         s = session(s, request)
         try:
-            model, _notice = get_model(weights or "auto")
-            result = s.track(model, None if size in (None, "auto") else int(size))
+            model, info = get_model(weights or "auto")
+            result = s.track(model, None if size in (None, "auto") else int(size), weights=info)
         except (UserError, FrameError) as err:
             return view(s, str(err))
         except (WeightsError, CheckpointError, OSError) as err:  # weights that cannot be loaded or fetched

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, cap_frame_size, check_frame
 from ..live.tracker import SizeChoice, choose_processing_size
+from ..checkpoint import WeightsInfo
 from ..model import XMem
 from ..clicks import ClickSession, choose_segmenter
 from .render import annotated_view, display_scale
@@ -50,16 +51,6 @@ class LiveLimits:
 
 
 LIMITS = LiveLimits()
-
-
-def model_label(model: XMem) -> str:
-    """Which network runs, as the visitor should read it."""
-    name = getattr(model, "weights_name", "?")
-    if getattr(model, "is_official", False):
-        return f"official XMem ({name})"
-    if name == "mini":
-        return "mini (not the official XMem)"
-    return f"{Path(str(name)).name} (not the official XMem)"
 
 
 class LiveSession:
@@ -227,8 +218,11 @@ class LiveSession:
         return annotated_view(self.frozen, labels if labels.any() else None, self.clicks.get(self.active, []), self.display_scale)
 
     # ---- tracking ---------------------------------------------------------------------------
-    def track(self, model: XMem, processing_size: int | None = None) -> LiveResult:
-        """Start tracking from the frozen frame's target, or apply it as a correction."""
+    def track(self, model: XMem, processing_size: int | None = None, *, weights: WeightsInfo) -> LiveResult:
+        """Start tracking from the frozen frame's target, or apply it as a correction.
+
+        weights: what `model` was loaded from (`app.models.get_model`); its label is shown.
+        """
         with self.lock:
             frame = self._require_frozen()
             labels = self.labels()
@@ -240,7 +234,7 @@ class LiveSession:
                 cfg = LiveConfig(max_side=self.limits.max_side, processing_size=processing_size)
                 size: SizeChoice = choose_processing_size(model, cfg, frame.shape[:2])
                 self.tracker = LiveTracker(model, cfg, size)
-                self.model_label = model_label(model)
+                self.model_label = weights.label
                 self.runs += 1
                 self.recorder = LiveRecorder(self.folder / f"run-{self.runs}", fps=cfg.target_fps,
                                              max_frames=self.limits.max_recorded_frames)
@@ -338,4 +332,4 @@ def close_live_session(session: object) -> None:
         session.close()
 
 
-__all__ = ["LiveSession", "LiveRegistry", "LiveLimits", "LIMITS", "close_live_session", "model_label", "FrameError"]
+__all__ = ["LiveSession", "LiveRegistry", "LiveLimits", "LIMITS", "close_live_session", "FrameError"]

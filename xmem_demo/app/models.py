@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 import torch
 
-from ..checkpoint import CheckpointError, load_model
+from ..checkpoint import WeightsInfo, load_model_with_info
 from ..model.inference import make_inference_network
 from ..model import XMem
 from ..validate import resolve_device
-from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, mini_choice, offline, quarantine, resolve
+from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, offline, resolve, resolve_model
 
 WEIGHTS_ENV = "XMEM_DEMO_WEIGHTS"  # default weights choice of the app: auto, mini, xmem, or a .pth path
 
@@ -105,29 +105,20 @@ def banner(name: str) -> Banner:
 
 
 @lru_cache(maxsize=2)
-def _load(path: str, device: str, name: str, official: bool) -> XMem:
-    # One inference-only network per process (BatchNorm folded, ...: model/inference.py),
-    # shared read-only by every visitor's session.
-    model = make_inference_network(load_model(path, device=device))
-    model.weights_name = name  # type: ignore[attr-defined]
-    model.is_official = official  # type: ignore[attr-defined]
-    return model
+def _load(path: str, device: str) -> tuple[XMem, WeightsInfo]:
+    # One inference-only network per (file, device) and process (BatchNorm folded, ...:
+    # model/inference.py), shared read-only by every visitor's session.
+    model, info = load_model_with_info(path, device=device)
+    return make_inference_network(model), info
 
 
-def get_model(name: str, device: str = "auto") -> tuple[XMem, str]:
-    """Load (once per process) the network for a weights choice; returns (model, notice).
+def get_model(name: str, device: str = "auto") -> tuple[XMem, WeightsInfo]:
+    """Load (once per process) the network for a weights choice; returns (model, info).
 
-    May download the official weights (unless XMEM_DEMO_OFFLINE=1). Raises WeightsError or
+    `info.notice` is the line for the visitor, `info.label` the short status label. May
+    download the official weights (unless XMEM_DEMO_OFFLINE=1); `auto` never fails on a bad
+    cached official file (it is moved aside and mini runs). Raises WeightsError or
     CheckpointError with a message for the visitor.
     """
-    choice = resolve(name, allow_download=True)
     dev = str(resolve_device(device))
-    try:
-        return _load(str(choice.path), dev, choice.name, choice.official), choice.notice
-    except CheckpointError as err:
-        if name != "auto" or not choice.official:
-            raise
-        # `auto` never fails on a bad cached official file: it is moved aside and mini runs.
-        aside = quarantine(choice.path)
-        choice = mini_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
-        return _load(str(choice.path), dev, choice.name, choice.official), choice.notice
+    return resolve_model(name, dev, allow_download=True, loader=lambda path, d: _load(str(path), str(d)))

@@ -168,7 +168,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     total = last - first + 1
 
     yield RunUpdate("loading weights", 0, total, note=note)
-    model, notice = get_model(settings.weights, settings.device)
+    model, weights = get_model(settings.weights, settings.device)
     state.runs += 1
     run_dir = Path(state.session_dir) / f"run-{state.runs:03d}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -242,9 +242,9 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
         "seconds": round(seconds, 3),
         "fps": round(len(done_frames) / max(seconds, 1e-6), 3),
         "stopped": stopped,
-        "weights": getattr(model, "weights_name", settings.weights),
-        "official_weights": getattr(model, "is_official", False),
-        "weights_notice": notice,
+        "weights": weights.name,
+        "official_weights": weights.official,
+        "weights_notice": weights.notice,
         "device": str(next(model.parameters()).device),
         "working_size": working_size,
     }

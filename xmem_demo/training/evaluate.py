@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", help="write the full results here")
     args = p.parse_args(argv)
     torch.set_grad_enabled(False)
-    model, notice = resolve_model(args.weights)
-    print(notice)
+    model, weights = resolve_model(args.weights)
+    print(weights.notice)
     spec = BenchmarkSpec(clips=args.clips, frames=args.frames, height=args.size, width=args.size)
     result = evaluate(model, spec, MemoryConfig(mem_every=args.mem_every))
     s = result["summary"]
