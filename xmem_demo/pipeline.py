@@ -24,6 +24,7 @@ from .readahead import ReverseReadahead, readahead_window
 from .model.inference import make_inference_network
 from .session import InferenceSession
 from .validate import check_frame, check_precision, check_working_size
+from .video import check_mask_shape
 
 
 class FrameSource(Protocol):
@@ -64,11 +65,9 @@ def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[in
     for t, mask in annotations.items():
         if not start <= t < stop:
             raise MaskError(f"annotation on frame {t} lies outside the processed range [{start}, {stop})")
-        if mask.shape[:2] != frame_shape:
-            raise MaskError(
-                f"mask for frame {t} is {mask.shape[0]}x{mask.shape[1]} (HxW) but the video is "
-                f"{frame_shape[0]}x{frame_shape[1]}"
-            )
+        if np.ndim(mask) != 2:
+            raise MaskError(f"the mask for frame {t} must be an H x W index mask, got shape {np.shape(mask)}")
+        check_mask_shape(mask, frame_shape, f"the mask for frame {t}")
         if not np.any(mask):
             raise MaskError(f"the mask for frame {t} is empty: select at least one object")
         if np.issubdtype(np.asarray(mask).dtype, np.floating):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MIN_SIDE = 16  # smaller frames cannot be segmented (the network works on a stride-16 grid)
+from ..limits import MIN_SIDE  # smaller frames cannot be segmented (the network works on a stride-16 grid)
 
 
 class FrameError(ValueError):
@@ -62,12 +62,10 @@ def check_frame(frame: object) -> np.ndarray:
 
 def cap_frame_size(frame: np.ndarray, max_side: int) -> np.ndarray:
     """Shrink (never enlarge) so that the long side is at most `max_side` pixels."""
-    h, w = frame.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
+    h, w = capped_size(frame.shape[:2], max_side)
+    if (h, w) == frame.shape[:2]:
         return frame
-    size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def capped_size(hw: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -76,12 +76,13 @@ def _rgb_to_index(rgb: np.ndarray, name: str) -> np.ndarray:
     return labels[inverse.ravel()].reshape(rgb.shape[:2]).astype(np.uint8)
 
 
-def check_mask_shape(mask: np.ndarray, shape: tuple[int, int]) -> None:
+def check_mask_shape(mask: np.ndarray, shape: tuple[int, int], what: str = "mask") -> None:
     """Raise MaskError unless the mask's height and width (its last two dims: an H x W index
-    mask or an N x H x W stack) equal `shape` (h, w)."""
+    mask or an N x H x W stack) equal `shape` (h, w). `what` names the mask in the message
+    (e.g. "the mask for frame 3")."""
     if tuple(mask.shape[-2:]) != tuple(shape[:2]):
         raise MaskError(
-            f"mask is {mask.shape[-2]}x{mask.shape[-1]} but the frame is {shape[0]}x{shape[1]} (height x width); "
+            f"{what} is {mask.shape[-2]}x{mask.shape[-1]} but the frame is {shape[0]}x{shape[1]} (height x width); "
             "draw the mask on a frame of this video at its original resolution"
         )
 
