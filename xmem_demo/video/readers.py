@@ -26,9 +26,11 @@ DEFAULT_FPS = 24.0  # for a folder of frames (it has no frame rate) and files th
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """What a clip is, known once it is opened (before any frame but the first is decoded)."""
+
     path: str
-    num_frames: int
-    fps: float
+    num_frames: int  # frames that can be read (a damaged file: its decodable start)
+    fps: float  # as the file says; DEFAULT_FPS for frame folders and files that say nothing
     width: int
     height: int
     kind: Literal["video", "frames", "gif"]
@@ -41,7 +43,7 @@ class VideoInfo:
 class FrameReader(Protocol):
     """What `VideoSource` needs from a decoder: the clip's facts and frames by index."""
 
-    backend: str  # what decodes: "decord", "opencv" or "pillow" (shown by the CLI and the app)
+    backend: str  # what decodes: "decord", "opencv" or "pillow" (for diagnostics and tests)
     info: VideoInfo
     damage: str | None  # set when only part of a damaged file can be decoded, in the user's terms
 
