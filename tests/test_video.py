@@ -259,6 +259,8 @@ def test_rgb_mask_is_converted_with_a_warning(tmp_path):
 def test_unreadable_and_photo_masks(tmp_path):
     with pytest.raises(MaskError, match="not found"):
         read_index_mask(tmp_path / "none.png")
+    with pytest.raises(MaskError, match="is a folder; give a PNG file"):
+        read_index_mask(tmp_path)
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(MaskError, match="bad.png"):
         read_index_mask(tmp_path / "bad.png")

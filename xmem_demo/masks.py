@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from .errors import MaskError
 from .limits import MAX_OBJECTS, VOID_LABEL
-from .video import read_index_mask
+from .video import open_mask_image, read_index_mask
 
 
 @dataclass
@@ -35,15 +34,8 @@ class Annotation:
 
 
 def _image_format(path: Path) -> tuple[str | None, str | None]:
-    try:
-        with Image.open(path) as im:
-            return im.format, im.mode
-    except FileNotFoundError:
-        raise MaskError(f"mask '{path}' not found") from None
-    except IsADirectoryError:
-        raise MaskError(f"mask '{path}' is a folder; give a PNG file") from None
-    except (UnidentifiedImageError, OSError) as err:
-        raise MaskError(f"cannot read mask '{path}' ({err})") from None
+    with open_mask_image(path) as im:
+        return im.format, im.mode
 
 
 def stray_labels(mask: np.ndarray) -> list[int]:

@@ -12,7 +12,7 @@ that browsers play.
     choose.py       choose_reader: which reader serves which file (the one place that decides)
     source.py       VideoSource / open_video: range checks and streaming over any reader
     resize.py       resize_short_side (the working-size rule of geometry.py, with OpenCV)
-    mask_files.py   read/write index-mask PNGs, check_mask_shape
+    mask_files.py   read/write index-mask PNGs, open_mask_image, check_mask_shape
     mp4.py          Mp4Writer
 """
 
@@ -20,7 +20,7 @@ from ..errors import MaskError, VideoError
 from ..geometry import working_shape
 from .choose import GIF_EXTENSIONS, SUPPORTED, VIDEO_EXTENSIONS, choose_reader
 from .image_files import FrameFolderReader, GifReader
-from .mask_files import check_mask_shape, read_index_mask, write_index_mask, write_mask_sequence
+from .mask_files import check_mask_shape, open_mask_image, read_index_mask, write_index_mask, write_mask_sequence
 from .mp4 import MP4_ENCODERS, Mp4Writer, mp4_encoder
 from .readers import FRAME_EXTENSIONS, READ_BATCH, FrameReader, VideoInfo
 from .resize import resize_short_side
@@ -32,7 +32,7 @@ __all__ = [
     "DecordReader", "OpenCVReader", "DamagedVideoReader", "GifReader", "FrameFolderReader",
     "VIDEO_EXTENSIONS", "GIF_EXTENSIONS", "FRAME_EXTENSIONS", "SUPPORTED", "READ_BATCH",
     "resize_short_side", "working_shape",
-    "read_index_mask", "write_index_mask", "write_mask_sequence", "check_mask_shape",
+    "open_mask_image", "read_index_mask", "write_index_mask", "write_mask_sequence", "check_mask_shape",
     "Mp4Writer", "mp4_encoder", "MP4_ENCODERS",
     "VideoError", "MaskError",
 ]

@@ -8,7 +8,8 @@ adds the checks an annotation needs on top of it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,21 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import MaskError
 from ..palette import PALETTE
+
+
+@contextmanager
+def open_mask_image(path: Path) -> Iterator[Image.Image]:
+    """Pillow's image of a mask file; what goes wrong while opening or reading it is a
+    MaskError that names the file (missing, a folder, not an image, truncated)."""
+    try:
+        with Image.open(path) as im:
+            yield im
+    except FileNotFoundError:
+        raise MaskError(f"mask '{path}' not found") from None
+    except IsADirectoryError:
+        raise MaskError(f"mask '{path}' is a folder; give a PNG file") from None
+    except (UnidentifiedImageError, OSError) as err:
+        raise MaskError(f"cannot read mask '{path}' ({err})") from None
 
 
 def read_index_mask(path: str | Path) -> np.ndarray:
@@ -26,21 +42,16 @@ def read_index_mask(path: str | Path) -> np.ndarray:
     of first appearance), with a warning. Raises MaskError if the file cannot be used.
     """
     path = Path(path)
-    try:
-        with Image.open(path) as im:
-            mode = im.mode
-            if mode == "P":
-                return np.asarray(im).astype(np.uint8)
-            if mode in ("1", "L", "LA", "I;16", "I"):
-                arr = np.asarray(im.getchannel(0) if mode == "LA" else im)
-                if arr.max() > 255:
-                    raise MaskError(f"'{path.name}': label values up to {arr.max()} (at most 255 are supported)")
-                return arr.astype(np.uint8)
-            rgb = np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise MaskError(f"mask '{path}' not found") from None
-    except (UnidentifiedImageError, OSError) as err:
-        raise MaskError(f"cannot read mask '{path}' ({err})") from None
+    with open_mask_image(path) as im:
+        mode = im.mode
+        if mode == "P":
+            return np.asarray(im).astype(np.uint8)
+        if mode in ("1", "L", "LA", "I;16", "I"):
+            arr = np.asarray(im.getchannel(0) if mode == "LA" else im)
+            if arr.max() > 255:
+                raise MaskError(f"'{path.name}': label values up to {arr.max()} (at most 255 are supported)")
+            return arr.astype(np.uint8)
+        rgb = np.asarray(im.convert("RGB"))
     return _rgb_to_index(rgb, path.name)
 
 
