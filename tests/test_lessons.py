@@ -29,3 +29,22 @@ def test_quick_mode_follows_the_environment(monkeypatch):
     assert not lessons.quick()
     monkeypatch.setenv(lessons.QUICK_ENV, "1")
     assert lessons.quick()
+
+
+def test_encode_key_sees_what_the_session_feeds_the_network(tiny_model, monkeypatch):
+    """lessons.encode_key prepares a frame with `session.prepare`, as `InferenceSession.step` does."""
+    from xmem_demo import InferenceSession, MemoryConfig
+
+    frame = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    mask = np.zeros((40, 56), np.uint8)
+    mask[10:20, 10:30] = 1
+    seen = []
+    session = InferenceSession(tiny_model, MemoryConfig())
+    original = session.model.encode_key
+    monkeypatch.setattr(session.model, "encode_key", lambda image, **kw: (seen.append(image.clone()), original(image, **kw))[1])
+    session.step(frame, mask=mask)
+    monkeypatch.undo()
+    with torch.inference_mode():
+        expected = tiny_model.encode_key(seen[0], need_shrinkage=True, need_selection=True)
+    for ours, theirs in zip(lessons.encode_key(tiny_model, frame), expected[:3]):
+        assert torch.allclose(ours, theirs[0], atol=1e-6)

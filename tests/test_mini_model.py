@@ -21,23 +21,15 @@ def test_cli_says_when_mini_runs(tmp_path, capsys):
     """`xmem-demo segment --weights mini` prints mini's notice and records it in summary.json."""
     import json
 
-    from xmem_demo.cli import main
-    from xmem_demo.video import Mp4Writer, write_index_mask
+    from xmem_demo.video import write_index_mask
 
-    frames = np.full((4, 48, 64, 3), 40, np.uint8)
-    for t in range(4):
-        frames[t, 10:26, 4 + 3 * t : 20 + 3 * t] = (220, 60, 60)
-    with Mp4Writer(tmp_path / "clip.mp4", fps=10) as writer:
-        for frame in frames:
-            writer.write(frame)
-    mask = np.zeros((48, 64), np.uint8)
-    mask[10:26, 4:20] = 1
-    write_index_mask(tmp_path / "mask.png", mask)
-    code = main(["segment", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask.png"),
-                 "--out", str(tmp_path / "out"), "--weights", "mini", "--size", "-1"])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    assert "NOT the official XMem weights" in err
+    from .support import Segment, run_cli, square_frames, square_mask, write_clip
+
+    write_clip(tmp_path / "clip.mp4", square_frames(4))
+    write_index_mask(tmp_path / "mask.png", square_mask())
+    run = run_cli(Segment(weights="mini", extra=("--size", "-1")).argv(tmp_path), capsys)
+    assert run.code == 0, run.err
+    assert "NOT the official XMem weights" in run.err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["weights"] == "mini" and summary["official_weights"] is False
     assert summary["weights_file"] == str(MINI_PATH)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
-import shutil
 import socket
-import threading
-from pathlib import Path
 
 import pytest
 
 from xmem_demo import weights
 from xmem_demo.weights import WeightsError
+
+from .support import http_server, point_downloads_at, save_tiny_checkpoint, server_url
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -39,14 +38,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server(golden_weights, tmp_path, monkeypatch):
     handler = type("H", (_Handler,), {"files": {"XMem.pth": golden_weights.read_bytes(), "XMem-s2.pth": b"not a checkpoint"}, "truncate": {"XMem-s012.pth"}})
     handler.files["XMem-s012.pth"] = handler.files["XMem.pth"]
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/release/")
-    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
-    yield tmp_path / "cache"
-    httpd.shutdown()
+    with http_server(handler) as httpd:
+        point_downloads_at(monkeypatch, server_url(httpd) + "/release/", tmp_path / "cache")
+        yield tmp_path / "cache"
 
 
 def test_download_success_and_cache_hit(server):
@@ -107,22 +101,11 @@ def test_unknown_names_and_missing_paths(tmp_path):
 @pytest.fixture()
 def small_server(tmp_path, monkeypatch):
     """Like `server`, but XMem.pth is a tiny random checkpoint (fast to fetch, hash and load)."""
-    import torch
-
-    from xmem_demo import ModelConfig, XMem, save_checkpoint
-
-    from .conftest import TINY
-
-    torch.manual_seed(0)
-    save_checkpoint(XMem(ModelConfig(**TINY)), tmp_path / "tiny.pth")
+    save_tiny_checkpoint(tmp_path / "tiny.pth")
     handler = type("H", (_Handler,), {"files": {"XMem.pth": (tmp_path / "tiny.pth").read_bytes()}, "truncate": set()})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/release/")
-    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
-    yield tmp_path / "cache"
-    httpd.shutdown()
+    with http_server(handler) as httpd:
+        point_downloads_at(monkeypatch, server_url(httpd) + "/release/", tmp_path / "cache")
+        yield tmp_path / "cache"
 
 
 # ---- trust: digests recorded at first download, checked later; bad files moved aside ----------

@@ -91,15 +91,16 @@ def j_per_frame(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.array([np.mean([region_similarity(p == k, g == k) for k in ids]) for p, g in zip(pred, gt)])
 
 
-def encode_key(model: XMem, frame: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """frame H x W x 3 uint8 -> key, shrinkage, selection (C x rows x cols), as the session computes them."""
-    from .session import IMAGENET_MEAN, IMAGENET_STD, pad_to_multiple
+def encode_key(
+    model: XMem, frame: np.ndarray, working_size: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """frame H x W x 3 uint8 -> key k, shrinkage s, selection e (C x rows x cols) of the image the
+    network sees (`session.prepare`, the session's own preprocessing; None: the frame's size)."""
+    from .session import prepare
 
-    image = torch.from_numpy(frame).permute(2, 0, 1).float() / 255
-    image = (image - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    image, _ = pad_to_multiple(image)
+    image, _geometry = prepare(frame, working_size)
     with torch.inference_mode():
-        key, shrinkage, selection, _ = model.encode_key(image[None], need_shrinkage=True, need_selection=True)
+        key, shrinkage, selection, _ = model.encode_key(image, need_shrinkage=True, need_selection=True)
     return key[0], shrinkage[0], selection[0]
 
 

@@ -13,12 +13,13 @@ See docs/click_models.md for the choice of model and measured speeds.
 from .cache import EmbeddingCache
 from .choose import ClickModelChoice, choose_segmenter, load_click_model, resolve_click_model
 from .grabcut import GrabCutSegmenter, keep_clicked_components
-from .prompts import Box, PointLike, Prediction, Prompt
+from .prompts import Box, Click, PointLike, Prediction, Prompt
 from .sam2_model import DEFAULT_MODEL, SAM2_MODELS, ClickModelError, Sam2Spec, sam2_installed
 from .session import ClickRecord, ClickSession
 
 __all__ = [
     "Box",
+    "Click",
     "ClickModelChoice",
     "ClickModelError",
     "ClickRecord",

@@ -21,6 +21,15 @@ class PointLike(Protocol):
 
 
 @dataclass(frozen=True)
+class Click:
+    """One click, a `PointLike`: what the notebooks and the app record."""
+
+    x: int  # column, in pixels of the full-resolution frame
+    y: int  # row
+    positive: bool = True  # True: part of the object; False: not part of it
+
+
+@dataclass(frozen=True)
 class Box:
     """A box prompt in full-resolution pixels: corners (x0, y0) and (x1, y1), any order."""
 
