@@ -91,6 +91,16 @@ def app_examples(tmp_path_factory) -> Path:
     return folder
 
 
+# Each bad file of `bad_files` and the message (a regular expression) a visitor gets for it,
+# through the actions (test_app_units) and through the HTTP API (test_app_api).
+BAD_CLIP_MESSAGES = [
+    ("corrupt", "cannot be read as a video"),
+    ("empty", "empty file"),
+    ("unsupported", "not a supported video"),
+    ("zero_frames", "no frames|cannot be read as a video"),
+]
+
+
 @pytest.fixture(scope="session")
 def bad_files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bad")
@@ -139,6 +149,19 @@ def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture()
+def loaded(app_env, app_examples, tmp_path):
+    """A visitor's AppState with the tiny clip loaded (its session folder removed afterwards)."""
+    from xmem_demo.app import actions
+    from xmem_demo.app.state import AppState, cleanup_state, ensure_session_dir
+
+    state = AppState()
+    ensure_session_dir(state, f"state-{tmp_path.name}")
+    actions.load_example(state, "tiny.mp4")
+    yield state
+    cleanup_state(state)
 
 
 def free_port() -> int:

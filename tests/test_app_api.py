@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
-from .app_fixtures import CLIP_FRAMES, disc_centre, make_frames, track_args, write_clip
+from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, disc_centre, make_frames, track_args, write_clip
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -127,15 +127,7 @@ def test_two_visitors_never_share_state(app_url, app_weights, other_clip):
     assert "second" in str(b.predict(0, api_name="/set_frame")[VIEW["legend"]])
 
 
-@pytest.mark.parametrize(
-    "kind, message",
-    [
-        ("corrupt", "cannot be read as a video"),
-        ("empty", "empty file"),
-        ("unsupported", "not a supported video"),
-        ("zero_frames", "no frames|cannot be read as a video"),
-    ],
-)
+@pytest.mark.parametrize("kind, message", BAD_CLIP_MESSAGES)
 def test_bad_uploads_give_a_message(app_url, bad_files, kind, message):
     if kind not in bad_files:
         pytest.skip("ffmpeg could not write a zero-frame clip here")

@@ -11,19 +11,10 @@ from xmem_demo.app import actions
 from xmem_demo.app.clicks import GrabCutSegmenter
 from xmem_demo.app.plots import memory_figure
 from xmem_demo.app.render import DISPLAY_COLOURS, display_overlay, object_color
-from xmem_demo.app.state import AppState, ObjectEdit, RunResult, cleanup_state, ensure_session_dir
+from xmem_demo.app.state import AppState, ObjectEdit, RunResult
 from xmem_demo.app.ui import DOWNLOAD_TITLES, download_labels
 
-from .app_fixtures import CLIP_FRAMES, app_env, app_examples, app_weights, disc_centre  # noqa: F401  (fixtures)
-
-
-@pytest.fixture()
-def loaded(app_env, app_examples, tmp_path) -> AppState:
-    state = AppState()
-    ensure_session_dir(state, f"edges-{tmp_path.name}")
-    actions.load_example(state, "tiny.mp4")
-    yield state
-    cleanup_state(state)
+from .app_fixtures import CLIP_FRAMES, app_env, app_examples, app_weights, disc_centre, loaded  # noqa: F401  (fixtures)
 
 
 # ---- download buttons ----------------------------------------------------------------------
@@ -59,11 +50,13 @@ def test_memory_plot_spans_the_run_and_shows_every_tier():
     assert ax.get_xlim() == (0, 30)
     assert ax.get_yscale() == "log"
     low, high = ax.get_ylim()
+    tiers = ("sensory memory", "working memory", "long-term memory", "working + long-term")
     lines = {line.get_label(): np.asarray(line.get_ydata(), float) for line in ax.get_lines()}
+    lines = {label: lines[label] for label in tiers}  # the figure is viz.occupancy_figure's
     for label, y in lines.items():
         shown = y[np.isfinite(y)]
         assert len(shown) and low <= shown.min() and shown.max() <= high, label  # each tier inside the axis
-    lt = lines["long-term (≤ L_max)"]
+    lt = lines["long-term memory"]
     # On the log axis the KiB-sized long-term memory sits well above the bottom, not on it.
     assert np.log(np.nanmin(lt) / low) / np.log(high / low) > 0.1
     assert np.isnan(lt[:6]).all()  # before the first consolidation: nothing drawn (0 has no log)

@@ -14,12 +14,12 @@ import pytest
 from xmem_demo.app import actions, limits
 from xmem_demo.app.clicks import GrabCutSegmenter, choose_segmenter
 from xmem_demo.app.plots import memory_figure
-from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit, UserError, cleanup_state, ensure_session_dir
-from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, effective_working_size, run_tracking
+from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit, UserError
+from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, run_tracking
 from xmem_demo.config import MemoryConfig
 
-from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
-from .app_fixtures import CLIP_FRAMES, CLIP_H, CLIP_W, disc_centre, make_frames
+from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files, loaded  # noqa: F401  (pytest fixtures)
+from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, CLIP_H, CLIP_W, disc_centre, make_frames
 
 
 def disc_mask(t: int = 0) -> np.ndarray:
@@ -30,15 +30,6 @@ def disc_mask(t: int = 0) -> np.ndarray:
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-@pytest.fixture()
-def loaded(app_env, app_examples, tmp_path) -> AppState:
-    state = AppState()
-    ensure_session_dir(state, f"unit-{tmp_path.name}")
-    actions.load_example(state, "tiny.mp4")
-    yield state
-    cleanup_state(state)
 
 
 # ---- state ----------------------------------------------------------------------------------
@@ -153,7 +144,7 @@ def test_mask_upload(loaded, tmp_path):
     assert np.array_equal(loaded.annotations()[4], good)
 
     write_index_mask(tmp_path / "small.png", good[:50])
-    with pytest.raises(UserError, match="the mask is 128×50 but the clip is 128×96"):
+    with pytest.raises(UserError, match="'small.png' does not fit this clip: mask is 50x128 but the frame is 96x128"):
         actions.apply_mask_upload(loaded, tmp_path / "small.png")
     write_index_mask(tmp_path / "blank.png", np.zeros_like(good))
     with pytest.raises(UserError, match="no object"):
@@ -176,15 +167,7 @@ def test_brush_adds_and_removes(loaded):
         actions.apply_brush(loaded, {"background": None, "layers": [], "composite": None})
 
 
-@pytest.mark.parametrize(
-    "kind, message",
-    [
-        ("corrupt", "cannot be read as a video"),
-        ("empty", "empty file"),
-        ("unsupported", "not a supported video"),
-        ("zero_frames", "no frames|cannot be read as a video"),
-    ],
-)
+@pytest.mark.parametrize("kind, message", BAD_CLIP_MESSAGES)
 def test_bad_clips_are_refused_with_a_reason(bad_files, kind, message):
     if kind not in bad_files:
         pytest.skip("ffmpeg could not write a zero-frame clip here")
@@ -275,10 +258,19 @@ def test_memory_controls_follow_memory_config_settings(monkeypatch):
     assert TrackSettings().memory_config().top_k == defaults.top_k  # not offered: the official value
 
 
-def test_working_size_never_upsamples():
-    assert effective_working_size(480, 96, 128) is None
-    assert effective_working_size(480, 1080, 1920) == 480
-    assert effective_working_size(-1, 1080, 1920) is None
+def test_the_app_runs_a_small_clip_at_its_own_size(loaded, app_weights, monkeypatch):
+    """The app asks geometry.py's one resize rule for no upsampling: the 96x128 clip at a
+    requested 480 runs at 96x128 (the official rule would make it 480x640)."""
+    from xmem_demo.app import tracking
+
+    sizes = []
+    real_track = tracking.track
+    monkeypatch.setattr(tracking, "track", lambda *a, **k: sizes.append(k["working_size"]) or real_track(*a, **k))
+    actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
+    updates = list(run_tracking(loaded, small_settings(app_weights, working_size=480, last=1)))
+    assert sizes == [None] and updates[-1].phase == "done"
+    list(run_tracking(loaded, small_settings(app_weights, working_size=64, last=1)))
+    assert sizes[-1] == 64  # smaller than the clip: resized down, as before
 
 
 def test_track_from_a_middle_frame_forward_and_backward(loaded, app_weights):
@@ -381,6 +373,11 @@ def test_memory_figure_draws_tiers():
         for i in range(8)
     ]
     fig = memory_figure(rows, 10)
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels[:3] == ["sensory (h)", "working (T_min..T_max frames)", "long-term (≤ L_max)"]
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    for tier in ("working memory", "long-term memory", "sensory memory", "consolidation", "backward pass"):
+        assert tier in labels
+    consolidation = [line for line in ax.get_lines() if line.get_label() == "consolidation"]
+    assert [line.get_xdata()[0] for line in consolidation] == [3]  # frames processed, not the frame index
+    assert ax.get_yscale() == "log" and ax.get_xlim() == (0, 10)
     assert memory_figure([]).axes[0].get_title().startswith("Memory per tier")

@@ -36,7 +36,7 @@ def test_setup_script_shows_progress_and_what_opens(fake_python):
     assert calls[-1] == "app.py --port 8080"
     for step in ("step 1/2", "install 1/3", "install 2/3", "install 3/3", "installed in", "step 2/2"):
         assert step in out, step
-    assert "no clip loaded" in out and "Load example" in out  # the page does not open on the example
+    assert "opens with the bundled judo clip loaded" in out  # the page loads the example by itself
 
 
 def test_install_script_stays_quiet_for_ci(fake_python):

@@ -40,6 +40,30 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+def open_page(browser, url: str):
+    """A new tab on the app, once the page is up (the weights banner shows)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.locator("#weights-banner").wait_for()
+    return page
+
+
+def wait_for_image(page, selector: str) -> None:
+    """Until the image in `selector` is decoded (an <img> can be visible before it has pixels)."""
+    page.wait_for_function(
+        "s => { const i = document.querySelector(s + ' img'); return !!i && i.complete && i.naturalWidth > 0; }",
+        arg=selector,
+    )
+
+
+def wait_for_example(page, frames: int) -> None:
+    """The example clip the page loads by itself (no click): its length is shown and its first
+    frame is in the frame box."""
+    page.locator("#clip-info").get_by_text(f"{frames} frames").first.wait_for()
+    wait_for_image(page, "#frame-image")
+
+
 def image_point(page, selector: str, width: int):
     """A function (x, y) -> page coordinates of pixel (x, y) of a frame `width` pixels wide,
     shown (resized, centred) in `selector`.
@@ -48,6 +72,8 @@ def image_point(page, selector: str, width: int):
     """
     img = page.locator(f"{selector} img").first
     img.wait_for(state="visible")
+    wait_for_image(page, selector)
+    img.scroll_into_view_if_needed()  # mouse clicks land in the viewport only
     box = img.bounding_box()
     nat_w, nat_h = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
     sent = nat_w / width  # the server's display scale

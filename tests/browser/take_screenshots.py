@@ -41,13 +41,14 @@ def main() -> None:
             page = browser.new_page(viewport={"width": args.width, "height": 1000})
             page.set_default_timeout(120_000)
             page.goto(url)
-            page.locator("#example-clip").wait_for()
-            choice = page.locator("#example-clip input").first
-            choice.click()
-            choice.fill(args.example)
-            choice.press("Enter")
-            page.locator("#load-example").click()
-            page.locator("#clip-info").get_by_text("frames").wait_for()
+            page.locator("#clip-info").get_by_text("frames").wait_for()  # the page loads the first example itself
+            if args.example not in page.locator("#clip-info").inner_text():
+                choice = page.locator("#example-clip input").first
+                choice.click()
+                choice.fill(args.example)
+                choice.press("Enter")
+                page.locator("#load-example").click()
+                page.locator("#clip-info").get_by_text(args.example).wait_for()
             for x, y in JUDO_CLICKS:
                 click_image_at(page, "#frame-image", x, y, 330)
                 page.get_by_text("Annotated frames: 0 (1 obj)").wait_for()

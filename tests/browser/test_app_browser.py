@@ -12,31 +12,25 @@ import pytest
 
 from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, disc_centre
-from .browser_support import click_image_at, fetch_video, launch_browser, require_browser, save_download
+from .browser_support import click_image_at, fetch_video, open_page, save_download, wait_for_example
 
 pytestmark = pytest.mark.browser  # selection only (-m browser): it runs in the default suite and in CI
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
+def test_the_page_opens_with_the_example_loaded(browser, app_url):
+    """No click: the bundled example's first frame is shown, ready to click (issue 12)."""
+    page = open_page(browser, app_url)
+    wait_for_example(page, CLIP_FRAMES)
+    assert page.locator("#frame-image img").first.evaluate("e => e.naturalWidth") > 0  # decoded, not a placeholder
+    assert "Click the object, then press Track." in page.locator("#progress").inner_text()
+    page.close()
 
 
 def test_load_click_track_download(browser, app_url, tmp_path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.set_default_timeout(60_000)
-    page.goto(app_url)
-    page.locator("#weights-banner").wait_for()
+    page = open_page(browser, app_url)
     assert "weights" in page.locator("#weights-banner").inner_text().lower()  # which model runs is visible
 
-    page.locator("#load-example").click()
-    page.get_by_text(f"{CLIP_FRAMES} frames").first.wait_for()
+    wait_for_example(page, CLIP_FRAMES)  # loaded with the page (Load example: test_clicks_and_weights_browser)
     page.screenshot(path=str(tmp_path / "app-loaded.png"), full_page=True)
 
     click_image_at(page, "#frame-image", *disc_centre(0), CLIP_W)
@@ -56,9 +50,7 @@ def test_load_click_track_download(browser, app_url, tmp_path):
 
 
 def test_bad_upload_shows_a_message(browser, app_url, bad_files):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(app_url)
+    page = open_page(browser, app_url)
     page.get_by_role("tab", name="Upload", exact=True).click()
     page.locator("#upload-clip input[type=file]").set_input_files(str(bad_files["unsupported"]))
     page.get_by_text("not a supported video").first.wait_for()

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W
-from .browser_support import click_image_at, image_point, launch_browser, require_browser, save_download
+from .browser_support import click_image_at, image_point, open_page, save_download, wait_for_example
 
 pytestmark = pytest.mark.browser
 
@@ -31,28 +31,10 @@ RAPID_CLICKS = [(30, 48), (22, 42), (38, 54), (30, 38)]
 MARKER_GREEN = np.array([40, 200, 60])
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
-
-
-def open_page(browser, app_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.set_default_timeout(60_000)
-    page.goto(app_url)
-    page.locator("#weights-banner").wait_for()
-    return page
-
-
 def load_tiny_example(page) -> None:
-    page.locator("#load-example").click()
-    page.get_by_text(f"{CLIP_FRAMES} frames").first.wait_for()
+    """The page loads the example by itself: wait for it (a click on Load example now would
+    reload it while the test's first click is being applied)."""
+    wait_for_example(page, CLIP_FRAMES)
 
 
 def shown_frame(page) -> np.ndarray:

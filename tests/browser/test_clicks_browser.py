@@ -19,7 +19,7 @@ import pytest
 
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_examples, app_weights, disc_centre, free_port  # noqa: F401
 from ..click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint  # noqa: F401  (fixture)
-from .browser_support import click_image_at, launch_browser, require_browser
+from .browser_support import click_image_at, open_page, require_browser, wait_for_example
 
 pytestmark = pytest.mark.browser
 
@@ -72,60 +72,54 @@ def src(page) -> str:
     return img.get_attribute("src") if img.count() else ""
 
 
-def test_two_clicks_candidates_and_a_click_on_a_tracked_frame(sam_app_url):
-    from playwright.sync_api import sync_playwright
+def test_two_clicks_candidates_and_a_click_on_a_tracked_frame(browser, sam_app_url):
+    page = open_page(browser, sam_app_url)
+    page.set_default_timeout(120_000)
+    assert "SAM 2.1" in page.locator("#click-method").inner_text()  # the page says which click model runs
+    wait_for_example(page, CLIP_FRAMES)  # loaded with the page
+    status = page.locator("#annotation-status")
 
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(120_000)
-        page.goto(sam_app_url)
-        assert "SAM 2.1" in page.locator("#click-method").inner_text()  # the page says which click model runs
-        page.locator("#load-example").click()
-        page.get_by_text(f"{CLIP_FRAMES} frames").first.wait_for()
-        status = page.locator("#annotation-status")
+    # First click on frame 0: the frame is encoded once; three candidates are offered.
+    plain = shown_frame(page)
+    before = src(page)
+    click_image_at(page, "#frame-image", *disc_centre(0), CLIP_W)
+    status.get_by_text("1 frame embedding(s) computed, 0 reused").wait_for()
+    wait_for_new_frame(page, before)
+    first = shown_frame(page)
+    assert not np.array_equal(first, plain)
+    candidates = page.locator("#mask-candidates")
+    assert candidates.is_visible() and candidates.locator("input[type=radio]").count() == 3
 
-        # First click on frame 0: the frame is encoded once; three candidates are offered.
-        plain = shown_frame(page)
-        before = src(page)
-        click_image_at(page, "#frame-image", *disc_centre(0), CLIP_W)
-        status.get_by_text("1 frame embedding(s) computed, 0 reused").wait_for()
-        wait_for_new_frame(page, before)
-        first = shown_frame(page)
-        assert not np.array_equal(first, plain)
-        candidates = page.locator("#mask-candidates")
-        assert candidates.is_visible() and candidates.locator("input[type=radio]").count() == 3
+    # Another candidate: the shown mask changes, no new embedding.
+    before = src(page)
+    unchecked = candidates.locator("input[type=radio]:not(:checked)").first
+    unchecked.check()
+    wait_for_new_frame(page, before)
+    switched = shown_frame(page)
+    assert not np.array_equal(switched, first)
 
-        # Another candidate: the shown mask changes, no new embedding.
-        before = src(page)
-        unchecked = candidates.locator("input[type=radio]:not(:checked)").first
-        unchecked.check()
-        wait_for_new_frame(page, before)
-        switched = shown_frame(page)
-        assert not np.array_equal(switched, first)
+    # Second click on the same frame: the embedding is reused; it refines (one mask, no candidates).
+    before = src(page)
+    x, y = disc_centre(0)
+    click_image_at(page, "#frame-image", x + 20, y + 20, CLIP_W)
+    status.get_by_text("1 frame embedding(s) computed, 1 reused").wait_for()
+    wait_for_new_frame(page, before)
+    assert not candidates.is_visible()
+    assert not np.array_equal(shown_frame(page), switched)
 
-        # Second click on the same frame: the embedding is reused; it refines (one mask, no candidates).
-        before = src(page)
-        x, y = disc_centre(0)
-        click_image_at(page, "#frame-image", x + 20, y + 20, CLIP_W)
-        status.get_by_text("1 frame embedding(s) computed, 1 reused").wait_for()
-        wait_for_new_frame(page, before)
-        assert not candidates.is_visible()
-        assert not np.array_equal(shown_frame(page), switched)
-
-        # Track, then click on frame 5, whose mask was propagated: the click refines that mask.
-        page.locator("#track").click()
-        page.locator("#result-info").get_by_text(f"{CLIP_FRAMES} frames").wait_for(timeout=180_000)
-        slider = page.locator("#frame-slider input[type=number]")
-        slider.fill("5")
-        slider.press("Enter")
-        page.get_by_text("This frame shows the tracking result").wait_for()
-        tracked = shown_frame(page)
-        before = src(page)
-        click_image_at(page, "#frame-image", *disc_centre(5), CLIP_W)
-        status.get_by_text("Clicks here refine the mask this object already had on this frame").wait_for()
-        status.get_by_text("2 frame embedding(s) computed").wait_for()
-        wait_for_new_frame(page, before)
-        assert not candidates.is_visible()  # the tracked mask was the prompt: one refined mask
-        assert not np.array_equal(shown_frame(page), tracked)
-        browser.close()
+    # Track, then click on frame 5, whose mask was propagated: the click refines that mask.
+    page.locator("#track").click()
+    page.locator("#result-info").get_by_text(f"{CLIP_FRAMES} frames").wait_for(timeout=180_000)
+    slider = page.locator("#frame-slider input[type=number]")
+    slider.fill("5")
+    slider.press("Enter")
+    page.get_by_text("This frame shows the tracking result").wait_for()
+    tracked = shown_frame(page)
+    before = src(page)
+    click_image_at(page, "#frame-image", *disc_centre(5), CLIP_W)
+    status.get_by_text("Clicks here refine the mask this object already had on this frame").wait_for()
+    status.get_by_text("2 frame embedding(s) computed").wait_for()
+    wait_for_new_frame(page, before)
+    assert not candidates.is_visible()  # the tracked mask was the prompt: one refined mask
+    assert not np.array_equal(shown_frame(page), tracked)
+    page.close()

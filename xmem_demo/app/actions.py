@@ -120,18 +120,23 @@ def _predict(state: AppState, obj: ObjectEdit, prior, segmenter: ClickModel | No
     obj.click_mask = prediction.mask
 
 
+def _require_prompt_point(state: AppState, x: float, y: float, what: str) -> None:
+    """A prompt needs a clip, an active object, and a point inside the frame."""
+    require_clip(state)
+    if state.object(state.active) is None:
+        raise UserError("no object selected: add an object first")
+    w, h = state.clip.width, state.clip.height
+    if not (0 <= x < w and 0 <= y < h):
+        raise UserError(f"{what} at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
+
+
 def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: ClickModel | None = None) -> None:
     """A click at full-resolution pixel (x, y) on the current frame, for the active object.
 
     It refines the object's mask on this frame: the previous click's prediction, or the tracked /
     uploaded mask before the first click (see xmem_demo.clicks.session).
     """
-    require_clip(state)
-    if state.object(state.active) is None:
-        raise UserError("no object selected: add an object first")
-    w, h = state.clip.width, state.clip.height
-    if not (0 <= x < w and 0 <= y < h):
-        raise UserError(f"click at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
+    _require_prompt_point(state, x, y, "click")
     _, obj, prior = _object_edit_for_prompt(state)
     obj.clicks.append(Click(int(x), int(y), bool(positive)))
     _predict(state, obj, prior, segmenter)
@@ -141,12 +146,7 @@ def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: Cl
 def add_box_corner(state: AppState, x: float, y: float, segmenter: ClickModel | None = None) -> bool:
     """Box prompt in two clicks (Gradio's image gives clicks, not drags): first corner, then the
     opposite one. Returns True when the box is complete and the mask was predicted."""
-    require_clip(state)
-    if state.object(state.active) is None:
-        raise UserError("no object selected: add an object first")
-    w, h = state.clip.width, state.clip.height
-    if not (0 <= x < w and 0 <= y < h):
-        raise UserError(f"box corner at ({x:.0f}, {y:.0f}) lies outside the {w}×{h} frame")
+    _require_prompt_point(state, x, y, "box corner")
     pending = state.clicks.pending_corner
     if pending is None or pending[:2] != (state.frame, state.active):
         state.clicks.pending_corner = (state.frame, state.active, float(x), float(y))

@@ -12,7 +12,7 @@ import numpy as np
 from ..resources import EXAMPLES_DIR
 from ..video import MaskError as VideoMaskError
 from ..masks import read_annotation
-from ..video import VideoError, open_video
+from ..video import VideoError, check_mask_shape, open_video
 from .limits import MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE, VIDEO_EXTENSIONS
 from .state import ClipInfo, UserError
 
@@ -93,8 +93,10 @@ def load_mask_upload(path: str | Path, clip: ClipInfo) -> np.ndarray:
     except (VideoMaskError, OSError, ValueError) as err:
         raise UserError(f"'{path.name}' cannot be used as an index mask: {err}") from None
     mask = ann.mask
-    if mask.shape[:2] != clip.hw:
-        raise UserError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the clip is {clip.width}×{clip.height}")
+    try:
+        check_mask_shape(mask, clip.hw)  # the library's one mask-size check (the CLI and the session use it)
+    except VideoMaskError as err:
+        raise UserError(f"'{path.name}' does not fit this clip: {err}") from None
     if int(mask.max()) > MAX_OBJECTS:
         raise UserError(f"the mask uses label {int(mask.max())}; labels 1..{MAX_OBJECTS} are supported")
     for message in ann.warnings:

@@ -145,6 +145,12 @@ def click_mode_radio(modes: list[str], elem_id: str, **kwargs: Any) -> Any:
     return gr.Radio(modes, value=modes[0], show_label=False, elem_id=elem_id, **kwargs)
 
 
+def clickable_frame(label: str, height: int, elem_id: str, placeholder: str) -> Any:
+    """A frame to click on (Clip and Live tabs): not editable; its `.select` event gives the
+    clicked pixel in the shown (display-size) image."""
+    return gr.Image(label=label, interactive=False, type="numpy", height=height, elem_id=elem_id, placeholder=placeholder)
+
+
 def build_layout() -> Widgets:
     weights0 = default_weights()
     b0 = banner(weights0)
@@ -199,13 +205,8 @@ def build_layout() -> Widgets:
             )
             with gr.Tabs():
                 with gr.Tab("Click", id="click-tab"):
-                    frame_image = gr.Image(
-                        label="Click the object: include (+) / exclude (−)",
-                        interactive=False,
-                        type="numpy",
-                        height=460,
-                        elem_id="frame-image",
-                        placeholder="Load a clip to start",
+                    frame_image = clickable_frame(
+                        "Click the object: include (+) / exclude (−)", 460, "frame-image", "Load a clip to start"
                     )
                     with gr.Row():
                         click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)

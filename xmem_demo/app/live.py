@@ -23,7 +23,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..live import FrameError, LiveResult
 from ..live.tracker import CPU_SIZES
-from .layout import CLICK_MODES, click_mode_radio
+from .layout import CLICK_MODES, click_mode_radio, clickable_frame
 from .limits import SESSION_TTL_S
 from .live_session import LIMITS, LiveRegistry, LiveSession, close_live_session
 from .models import get_model
@@ -179,13 +179,8 @@ def build_live_tab(demo: gr.Blocks, weights_input: Any) -> LiveWidgets:
         reset_btn = gr.Button("↺ Reset memory", elem_id="live-reset")
         stop_btn = gr.Button("■ Stop", variant="stop", elem_id="live-stop")
     with gr.Row(equal_height=False):
-        frozen = gr.Image(
-            label="Frozen frame: click the object",
-            interactive=False,
-            type="numpy",
-            height=400,
-            elem_id="live-frozen",
-            placeholder="Press ❄ Freeze to hold the current camera frame",
+        frozen = clickable_frame(
+            "Frozen frame: click the object", 400, "live-frozen", "Press ❄ Freeze to hold the current camera frame"
         )
         with gr.Column(min_width=260):
             click_mode = click_mode_radio(CLICK_MODES, "live-click-mode")

@@ -1,5 +1,10 @@
 """The live memory plot: bytes held by each memory tier over the frames processed.
 
+The figure is the library's `viz.occupancy_figure` (one occupancy figure for the notebooks
+and the app), in bytes on a log axis, with what only a run in the app has: the x axis counts
+frames processed in both passes (a backward pass revisits frame indices in reverse), the
+backward pass shaded, the axis spanning the whole run while it fills.
+
 Built on `matplotlib.figure.Figure` (not pyplot), so concurrent visitors never share a
 global figure.
 """
@@ -8,64 +13,42 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from ..viz import occupancy_figure
 from .limits import MAX_PLOT_POINTS
 
-TIERS = (  # key in FrameRecord.memory_bytes, label, colour
-    ("sensory", "sensory (h)", "#2ca02c"),
-    ("working", "working (T_min..T_max frames)", "#1f77b4"),
-    ("long_term", "long-term (≤ L_max)", "#d62728"),
-)
 
-
-def byte_label(value: float, _pos=None) -> str:
-    """4096 -> '4 KiB' (tick labels of the log axis)."""
-    for factor, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if value >= factor:
-            return f"{value / factor:.3g} {name}"
-    return f"{value:.3g} B"
+def processing_order(trace: Sequence[dict], max_points: int = MAX_PLOT_POINTS) -> list[dict]:
+    """The trace rows with `index` = their position in processing order, at most ~max_points of
+    them (rows with a consolidation or forgetting, and the last row, are always kept)."""
+    step = max(1, len(trace) // max_points)
+    return [
+        {**row, "index": i}
+        for i, row in enumerate(trace)
+        if i % step == 0 or i == len(trace) - 1 or row.get("consolidation") or row.get("forgetting")
+    ]
 
 
 def memory_figure(trace: Sequence[dict], total: int | None = None) -> Figure:
     """trace: FrameRecord.summary() rows (with 'direction'), in processing order.
 
     total: frames the run processes (its frame range, both passes), so the x axis spans the
-    run, not the whole clip. The y axis is logarithmic: the tiers differ by orders of
-    magnitude (a few KiB of sensory memory, MiB of working memory, a long-term memory that
-    starts with P prototypes), and each stays visible on it.
+    run, not the whole clip.
     """
     fig = Figure(figsize=(8.0, 2.8), dpi=100, layout="constrained")
     ax = fig.add_subplot()
+    rows = processing_order(trace)
+    occupancy_figure(rows, unit="bytes", log=True, ax=ax, legend=False)
     ax.set_xlabel("frames processed")
-    ax.grid(alpha=0.3)
     if not trace:
         ax.set_ylabel("memory")
         ax.set_xlim(0, max(total or 1, 1))
         ax.set_title("Memory per tier: press Track to fill", fontsize=10)
         return fig
-    step = max(1, len(trace) // MAX_PLOT_POINTS)
-    rows = list(trace[::step])
-    if rows[-1] is not trace[-1]:
-        rows.append(trace[-1])
-    x = np.array([i * step for i in range(len(rows))])
-    x[-1] = len(trace) - 1
-    for key, label, color in TIERS:
-        y = np.array([float(r["memory_bytes"].get(key, 0)) for r in rows])
-        ax.plot(x, np.where(y > 0, y, np.nan), label=label, color=color, linewidth=1.8)  # 0: not drawn on a log axis
-    events = [i for i, r in enumerate(trace) if r.get("consolidation") and r["memory_bytes"].get("long_term", 0) > 0]
-    if events:
-        lt = [trace[i]["memory_bytes"]["long_term"] for i in events]
-        ax.scatter(events, lt, marker="v", color="#d62728", s=18, zorder=3, label="consolidation")
-    back = [i for i, r in enumerate(trace) if r.get("direction") == "backward"]
+    back = [row["index"] for row in rows if row.get("direction") == "backward"]
     if back:
         ax.axvspan(back[0], back[-1], color="0.9", zorder=0, label="backward pass")
-    ax.set_yscale("log", base=4)
-    ax.yaxis.set_major_formatter(FuncFormatter(byte_label))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("bytes (log scale)")
     ax.set_xlim(0, max(total or len(trace), len(trace)))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     last = trace[-1]

@@ -20,6 +20,14 @@ FrameGetter = Callable[[int], np.ndarray]
 
 
 # ---- small helpers ---------------------------------------------------------------------------
+def byte_label(value: float) -> str:
+    """4096 -> '4 KiB' (tick labels of a log axis of bytes)."""
+    for factor, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if value >= factor:
+            return f"{value / factor:.3g} {name}"
+    return f"{value:.3g} B"
+
+
 def _get(record: Any, name: str, default: Any = None) -> Any:
     """A field of a FrameRecord or of its summary() dict."""
     if isinstance(record, Mapping):

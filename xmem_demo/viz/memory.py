@@ -7,9 +7,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..geometry import FrameGeometry
-from ._common import _get, series, _index, _events, _frame_getter, _geometry, WORKING_COLOR, LONG_TERM_COLOR, SENSORY_COLOR, TOTAL_COLOR, FrameGetter
+from ._common import byte_label, _get, series, _index, _events, _frame_getter, _geometry, WORKING_COLOR, LONG_TERM_COLOR, SENSORY_COLOR, TOTAL_COLOR, FrameGetter
 
 
 # ---- memory occupancy ----------------------------------------------------------------------------
@@ -20,12 +21,16 @@ def occupancy_figure(
     title: str | None = None,
     ax: Any = None,
     legend: bool = True,
+    log: bool = False,
 ) -> Figure:
     """Elements (or bytes) held by each tier over time, with consolidations and forgetting marked.
 
     config: the session's MemoryConfig; when given, its bounds are drawn (L_max for
     long-term memory; T_max frames for working memory).
     unit: "elements" (keys, per FrameRecord.working_size / long_term_size) or "bytes".
+    log: a logarithmic y axis (bytes labelled B / KiB / MiB): the tiers differ by orders of
+    magnitude (KiB of sensory memory, MiB of working memory) and each stays visible; a tier
+    holding nothing is not drawn (0 has no logarithm). The app's live memory plot uses it.
     """
     owns_figure = ax is None
     if owns_figure:
@@ -36,13 +41,17 @@ def occupancy_figure(
     x = _index(records)
     if unit == "bytes":
         mb = [_get(r, "memory_bytes", {}) or {} for r in records]
-        wm = np.array([m.get("working", 0) for m in mb]) / 2**20
-        lt = np.array([m.get("long_term", 0) for m in mb]) / 2**20
-        sens = np.array([m.get("sensory", 0) for m in mb]) / 2**20
-        ylabel = "memory (MiB)"
+        per = 1 if log else 2**20
+        wm = np.array([m.get("working", 0) for m in mb], float) / per
+        lt = np.array([m.get("long_term", 0) for m in mb], float) / per
+        sens = np.array([m.get("sensory", 0) for m in mb], float) / per
+        ylabel = "bytes (log scale)" if log else "memory (MiB)"
     else:
         wm, lt, sens = series(records, "working_size"), series(records, "long_term_size"), None
-        ylabel = "memory elements"
+        ylabel = "memory elements (log scale)" if log else "memory elements"
+    if log:  # empty tiers are not drawn, rather than clipped to the bottom of the axis
+        wm, lt = (np.where(v > 0, v, np.nan) for v in (np.asarray(wm, float), np.asarray(lt, float)))
+        sens = None if sens is None else np.where(sens > 0, sens, np.nan)
     ax.set_xlabel("frame t")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -53,7 +62,9 @@ def occupancy_figure(
     ax.plot(x, lt, color=LONG_TERM_COLOR, lw=1.6, label="long-term memory")
     if sens is not None:
         ax.plot(x, sens, color=SENSORY_COLOR, lw=1.6, label="sensory memory")
-    ax.plot(x, wm + lt, color=TOTAL_COLOR, lw=1, ls="--", label="working + long-term")
+    total = np.nan_to_num(wm) + np.nan_to_num(lt)
+    ax.plot(x, np.where(total > 0, total, np.nan) if log else total, color=TOTAL_COLOR, lw=1, ls="--",
+            label="working + long-term")
     consolidations = _events(records, "consolidation")
     forgetting = _events(records, "forgetting")
     for k, t in enumerate(consolidations):
@@ -64,7 +75,7 @@ def occupancy_figure(
                    label="forgetting")
     if config is not None and unit == "elements" and getattr(config, "enable_long_term", False):
         hw = int(_get(records[-1], "elements_per_frame", 0) or 0)
-        top = max(float((wm + lt).max()), 1.0)
+        top = max(float(total.max()), 1.0)
         bounds = [(config.max_long_term_elements, LONG_TERM_COLOR, f"L_max = {config.max_long_term_elements}")]
         if hw:
             bounds.append((config.max_mid_term_frames * hw, WORKING_COLOR,
@@ -75,7 +86,13 @@ def occupancy_figure(
             else:  # far above the data: name it without squashing the curves
                 ax.plot([], [], color=color, lw=0.8, ls="-.", label=f"{label} (above the plot)")
     ax.set_xlim(x[0], max(x[-1], x[0] + 1))
-    ax.set_ylim(bottom=0)
+    if log:
+        ax.set_yscale("log", base=4)
+        if unit == "bytes":
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: byte_label(value)))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_ylim(bottom=0)
     if title:
         ax.set_title(title)
     if legend:
