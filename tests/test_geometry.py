@@ -8,7 +8,7 @@ import torch
 import pytest
 
 from xmem_demo import InferenceSession, MemoryConfig, RecordCollector
-from xmem_demo.geometry import FrameGeometry
+from xmem_demo.geometry import FrameGeometry, resize_target, working_shape
 
 from .test_session import box_mask, frames
 
@@ -26,6 +26,20 @@ def test_frame_geometry(frame_hw, size, working, pad, grid):
     for row in range(grid[0]):
         for col in range(grid[1]):
             assert g.image_to_grid(*g.grid_to_image(row, col)) == (row, col)
+
+
+@pytest.mark.parametrize("frame_hw, size, upsample, target, working", [
+    ((96, 128), 480, True, 480, (480, 640)),  # the official rule: up...
+    ((1080, 1920), 480, True, 480, (480, 853)),  # ...or down
+    ((96, 128), 480, False, None, (96, 128)),  # the app's: a small clip keeps its own size
+    ((96, 128), 96, False, None, (96, 128)),
+    ((1080, 1920), 480, False, 480, (480, 853)),  # down either way
+    ((1080, 1920), -1, False, None, (1080, 1920)),
+])
+def test_one_resize_rule_with_or_without_upsampling(frame_hw, size, upsample, target, working):
+    assert resize_target(*frame_hw, size, allow_upsample=upsample) == target
+    assert FrameGeometry.for_frame(frame_hw, size, allow_upsample=upsample).working_hw == working
+    assert working_shape(*frame_hw, size, allow_upsample=upsample) == working
 
 
 def test_session_computes_geometry_once_and_records_carry_it(tiny_model):

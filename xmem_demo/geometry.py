@@ -6,7 +6,8 @@ read it instead of re-deriving it:
 
     frame (H x W, the caller's pixels)
       -> resized so that the short side is `working_size` (h x w; up or down, as the
-         official evaluation resizes; None keeps the frame size)
+         official evaluation resizes; None keeps the frame size; `allow_upsample=False`
+         keeps a frame that is already small: the app's rule, see `resize_target`)
       -> zero-padded to multiples of 16 (smaller half of the padding top/left)
       -> the stride-16 feature grid (rows x cols): one memory element per cell per memory frame.
 """
@@ -18,14 +19,33 @@ from dataclasses import dataclass
 STRIDE = 16  # the network's output stride at the memory (key/value) level
 
 
-def working_shape(height: int, width: int, size: int | None) -> tuple[int, int]:
-    """(h, w) with the short side equal to `size` (None or -1: unchanged).
+def resize_target(height: int, width: int, size: int | None, allow_upsample: bool = True) -> int | None:
+    """The short side a frame is resized to, or None when it keeps its own size.
+
+    size None or -1: the frame's own size. The official rule resizes up or down
+    (allow_upsample=True: eval.py --size makes every frame's short side `size`).
+    allow_upsample=False: a frame whose short side is already `size` or smaller keeps its own
+    size. The app uses it: upsampling a small clip multiplies the compute per frame by
+    (size / short side)^2 and adds no detail the clip does not have, which on a CPU costs
+    the interactivity the app is for.
+    """
+    if size in (None, -1):
+        return None
+    if not allow_upsample and int(size) >= min(height, width):
+        return None
+    return int(size)
+
+
+def working_shape(height: int, width: int, size: int | None, allow_upsample: bool = True) -> tuple[int, int]:
+    """(h, w) with the short side equal to `size` (None or -1: unchanged; see `resize_target`
+    for `allow_upsample`).
 
     The official rule (eval.py --size, through torchvision's `Resize(size)`): the short side
     becomes `size` and the long side `int(size * long / short)`, truncated, not rounded
     (1366x768 at 480 -> 853 x 480, not 854).
     """
-    if size in (None, -1):
+    size = resize_target(height, width, size, allow_upsample)
+    if size is None:
         return height, width
     if height <= width:
         return int(size), max(1, int(size * width / height))
@@ -48,10 +68,13 @@ class FrameGeometry:
     pad: tuple[int, int, int, int]  # left, right, top, bottom zero padding
 
     @classmethod
-    def for_frame(cls, frame_hw: tuple[int, int], working_size: int | None = None) -> "FrameGeometry":
-        """The geometry of frames of size `frame_hw` run with short side `working_size`."""
+    def for_frame(
+        cls, frame_hw: tuple[int, int], working_size: int | None = None, allow_upsample: bool = True
+    ) -> "FrameGeometry":
+        """The geometry of frames of size `frame_hw` run with short side `working_size`
+        (`allow_upsample`: see `resize_target`)."""
         frame_hw = (int(frame_hw[0]), int(frame_hw[1]))
-        working_hw = working_shape(frame_hw[0], frame_hw[1], working_size)
+        working_hw = working_shape(frame_hw[0], frame_hw[1], working_size, allow_upsample)
         return cls(frame_hw, working_hw, padding(*working_hw))
 
     @property

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import MemoryConfig, Setting
+from ..geometry import resize_target
 from ..pipeline import track
 from ..video import open_video, write_index_mask
 from .export import write_bundle, write_masks_zip, write_videos
@@ -142,13 +143,6 @@ def frame_range(state: AppState, settings: TrackSettings) -> tuple[int, int]:
     return first, last
 
 
-def effective_working_size(requested: int, height: int, width: int) -> int | None:
-    """None (native size) when the clip is already smaller than the requested size."""
-    if requested is None or int(requested) <= 0 or int(requested) >= min(height, width):
-        return None
-    return int(requested)
-
-
 def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate]:
     if state.clip is None:
         raise UserError("load a clip first (upload one or pick an example)")
@@ -174,7 +168,9 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "masks").mkdir(parents=True)
     previous = state.result
-    working_size = effective_working_size(settings.working_size, clip.height, clip.width)
+    # The one resize rule (geometry.py), without upsampling: a clip smaller than the requested
+    # size runs at its own size (upsampling adds compute, not detail).
+    working_size = resize_target(clip.height, clip.width, settings.working_size, allow_upsample=False)
     scale = min(1.0, display_scale(clip.width, clip.height, DISPLAY_MAX_SIDE))  # the browser enlarges small previews
 
     trace: list[dict] = []
