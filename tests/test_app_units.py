@@ -144,7 +144,7 @@ def test_mask_upload(loaded, tmp_path):
     assert np.array_equal(loaded.annotations()[4], good)
 
     write_index_mask(tmp_path / "small.png", good[:50])
-    with pytest.raises(UserError, match="'small.png' does not fit this clip: mask is 50x128 but the frame is 96x128"):
+    with pytest.raises(UserError, match="the mask 'small.png' is 50x128 but the frame is 96x128"):
         actions.apply_mask_upload(loaded, tmp_path / "small.png")
     write_index_mask(tmp_path / "blank.png", np.zeros_like(good))
     with pytest.raises(UserError, match="no object"):

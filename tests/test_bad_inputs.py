@@ -436,7 +436,7 @@ APP_CASES = {
     "2x2": (_load("2x2.mp4"), "at least 16×16", "load a 2x2 pixel clip"),
     "wide": (_load("wide.mp4"), "up to 4096×2160", "load a 4112x16 clip"),
     "jpeg mask": (_upload("mask.jpg"), "not a PNG index mask", "upload mask.jpg"),
-    "mask size": (_upload("small.png"), "mask is 10x10 but the frame is 48x64", "upload a 10x10 mask for a 64x48 clip"),
+    "mask size": (_upload("small.png"), "the mask 'small.png' is 10x10 but the frame is 48x64", "upload a 10x10 mask for a 64x48 clip"),
     "mask empty": (_upload("zeros.png"), "has no object", "upload an all-0 mask"),
     "mask label 30": (_upload("label30.png"), "labels 1..20", "upload a mask with label 30"),
     "mask 25 objects": (_upload("many.png"), "at most 20", "upload a mask with 25 objects"),

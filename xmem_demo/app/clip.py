@@ -94,9 +94,9 @@ def load_mask_upload(path: str | Path, clip: ClipInfo) -> np.ndarray:
         raise UserError(f"'{path.name}' cannot be used as an index mask: {err}") from None
     mask = ann.mask
     try:
-        check_mask_shape(mask, clip.hw)  # the library's one mask-size check (the CLI and the session use it)
+        check_mask_shape(mask, clip.hw, what=f"the mask '{path.name}'")  # the library's one mask-size check
     except VideoMaskError as err:
-        raise UserError(f"'{path.name}' does not fit this clip: {err}") from None
+        raise UserError(str(err)) from None
     if int(mask.max()) > MAX_OBJECTS:
         raise UserError(f"the mask uses label {int(mask.max())}; labels 1..{MAX_OBJECTS} are supported")
     for message in ann.warnings:

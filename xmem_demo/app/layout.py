@@ -109,7 +109,7 @@ def working_size_info() -> str:
 
 
 def default_working_size() -> int:
-    from ..session import pick_device
+    from ..hardware import pick_device
 
     return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
 
