@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from xmem_demo.app import actions
-from xmem_demo.app.clicks import GrabCutSegmenter
+from xmem_demo.clicks import GrabCutSegmenter
 from xmem_demo.app.plots import memory_figure
 from xmem_demo.app.render import DISPLAY_COLOURS, display_overlay, object_color
 from xmem_demo.app.state import AppState, ObjectEdit, RunResult

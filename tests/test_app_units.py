@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from xmem_demo.app import actions, limits
-from xmem_demo.app.clicks import GrabCutSegmenter, choose_segmenter
+from xmem_demo.clicks import GrabCutSegmenter, choose_segmenter
 from xmem_demo.app.plots import memory_figure
 from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit, UserError
 from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, run_tracking

@@ -117,27 +117,28 @@ def default_working_size() -> int:
 def memory_controls(per_row: int = 2) -> dict[str, Any]:
     """One control per memory setting the app offers, built from `MemoryConfig.settings()`
     (label, help, range), with the official default: a slider for a number, a checkbox for a
-    switch. Returns field name -> component (what /track receives by name)."""
+    switch. Sliders go `per_row` to a row in declaration order (r, k / T_min, T_max / P, L_max),
+    switches at the end of the last row. Returns field name -> component, in declaration
+    order (what /track receives by name)."""
     defaults = default_memory()
-    items = list(app_memory_settings().items())
+    settings = app_memory_settings()
+    sliders = [name for name in settings if not isinstance(defaults[name], bool)]
+    switches = [name for name in settings if isinstance(defaults[name], bool)]
+    rows = [sliders[start : start + per_row] for start in range(0, len(sliders), per_row)] or [[]]
+    rows[-1] = rows[-1] + switches
     controls: dict[str, Any] = {}
-    for start in range(0, len(items), per_row):
+    for row in rows:
         with gr.Row():
-            for name, setting in items[start : start + per_row]:
-                value = defaults[name]
+            for name in row:
+                setting, value = settings[name], defaults[name]
                 if isinstance(value, bool):
                     controls[name] = gr.Checkbox(value, label=setting.label, info=setting.help, elem_id=f"memory-{name}")
                 else:
                     controls[name] = gr.Slider(
-                        setting.low,
-                        setting.high,
-                        value=value,
-                        step=setting.step,
-                        label=setting.label,
-                        info=setting.help,
-                        elem_id=f"memory-{name}",
-                    )
-    return controls
+                        setting.low, setting.high, value=value, step=setting.step, label=setting.label,
+                        info=setting.help, elem_id=f"memory-{name}",
+                    )  # fmt: skip
+    return {name: controls[name] for name in settings}
 
 
 def click_mode_radio(modes: list[str], elem_id: str, **kwargs: Any) -> Any:

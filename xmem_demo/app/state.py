@@ -17,19 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..clicks import ClickSession
+from ..clicks import Click, ClickSession  # noqa: F401  (Click: the library's one definition, used across the app)
 from .limits import MAX_OBJECTS
 
 
 class UserError(ValueError):
     """Bad input from the visitor: shown in the UI as one sentence, never a traceback."""
-
-
-@dataclass
-class Click:
-    x: int  # column, in full-resolution pixels
-    y: int  # row
-    positive: bool  # True: part of the object; False: not part of it
 
 
 @dataclass
