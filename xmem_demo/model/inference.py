@@ -85,7 +85,7 @@ class InferenceOptions:
 
 @dataclass
 class InferenceReport:
-    """What `make_inference_network` did (kept on the network as `.inference_report`)."""
+    """What `make_inference_network` did (the copy's `XMem.inference_report`)."""
 
     folded_batchnorm: int = 0
     shared_fusions: int = 0

@@ -6,6 +6,8 @@ The per-frame protocol (when to write memory, when to deep-update) lives in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -14,8 +16,17 @@ from .blocks import soft_aggregate
 from .decoder import Decoder
 from .encoders import KeyEncoder, KeyProjection, ValueEncoder
 
+if TYPE_CHECKING:
+    from .inference import InferenceReport
+
 
 class XMem(nn.Module):
+    # None on a network as loaded or trained. `make_inference_network` returns a separate,
+    # inference-only copy (BatchNorm folded, ...) and records there what it did; a network
+    # with a report is already such a copy. Declared here so it is part of the class, not
+    # an attribute patched on from outside.
+    inference_report: InferenceReport | None = None
+
     def __init__(self, config: ModelConfig = ModelConfig()) -> None:
         super().__init__()
         self.config = config
