@@ -139,6 +139,11 @@ def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str
         "XMEM_DEMO_OFFLINE": "1",
         "XMEM_DEMO_EXAMPLES": str(app_examples),
         "XMEM_DEMO_CACHE": str(tmp_path_factory.mktemp("cache")),
+        # Gradio's file cache of its own: /tmp/gradio is shared by every Gradio process on the
+        # machine, and the tiny clip's frames hash to the same file names in each, so another
+        # run's cleanup could delete a file this server is about to serve (a 403 seen with two
+        # test runs at once).
+        "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     saved = {k: os.environ.get(k) for k in env}
