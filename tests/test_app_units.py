@@ -232,6 +232,18 @@ def build_controls() -> dict:
         return memory_controls()
 
 
+def test_the_layout_creates_every_widget_once():
+    import gradio as gr
+
+    from xmem_demo.app.layout import Widgets, build_layout
+
+    with gr.Blocks():
+        w = build_layout()
+    assert all(getattr(w, f.name) is not None for f in dataclasses.fields(Widgets))
+    with pytest.raises(RuntimeError, match="did not create: state, banner_box"):
+        Widgets().complete()
+
+
 def test_memory_controls_follow_memory_config_settings(monkeypatch):
     """The Advanced accordion is built from MemoryConfig.settings(): labels, help, ranges and
     defaults come from there, and a setting added to (or removed from) it adds (removes) a control."""

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import gradio as gr
@@ -44,52 +44,62 @@ def click_model_line(segmenter) -> str:
 
 @dataclass
 class Widgets:
-    state: Any
-    banner_box: Any
-    example: Any
-    load_example_btn: Any
-    upload: Any
-    clip_info: Any
-    first: Any
-    last: Any
-    objects_dd: Any
-    obj_name: Any
-    add_obj_btn: Any
-    remove_obj_btn: Any
-    legend: Any
-    click_method: Any
-    sam_btn: Any
-    frame_slider: Any
-    frame_image: Any
-    click_mode: Any
-    candidates: Any
-    undo_btn: Any
-    clear_btn: Any
-    brush_tab: Any
-    editor: Any
-    apply_brush_btn: Any
-    mask_file: Any
-    status: Any
-    track_btn: Any
-    stop_btn: Any
-    progress: Any
-    preview: Any
-    memory_plot: Any
-    result_video: Any
-    dl_masks: Any
-    dl_overlay: Any
-    dl_objects: Any
-    dl_bundle: Any
-    result_info: Any
-    weights: Any
-    device: Any
-    working: Any
-    memory: dict[str, Any]  # MemoryConfig field name -> its slider or checkbox (app_memory_settings)
-    download_btn: Any
-    api_x: Any
-    api_y: Any
-    api_positive: Any
-    api_click_btn: Any
+    """The page's components, by name: declared here, created (and assigned) once in
+    `build_layout`, wired in ui.py."""
+
+    state: Any = None
+    banner_box: Any = None
+    example: Any = None
+    load_example_btn: Any = None
+    upload: Any = None
+    clip_info: Any = None
+    first: Any = None
+    last: Any = None
+    objects_dd: Any = None
+    obj_name: Any = None
+    add_obj_btn: Any = None
+    remove_obj_btn: Any = None
+    legend: Any = None
+    click_method: Any = None
+    sam_btn: Any = None
+    frame_slider: Any = None
+    frame_image: Any = None
+    click_mode: Any = None
+    candidates: Any = None
+    undo_btn: Any = None
+    clear_btn: Any = None
+    brush_tab: Any = None
+    editor: Any = None
+    apply_brush_btn: Any = None
+    mask_file: Any = None
+    status: Any = None
+    track_btn: Any = None
+    stop_btn: Any = None
+    progress: Any = None
+    preview: Any = None
+    memory_plot: Any = None
+    result_video: Any = None
+    dl_masks: Any = None
+    dl_overlay: Any = None
+    dl_objects: Any = None
+    dl_bundle: Any = None
+    result_info: Any = None
+    weights: Any = None
+    device: Any = None
+    working: Any = None
+    memory: dict[str, Any] | None = None  # MemoryConfig field name -> its slider or checkbox (app_memory_settings)
+    download_btn: Any = None
+    api_x: Any = None
+    api_y: Any = None
+    api_positive: Any = None
+    api_click_btn: Any = None
+
+    def complete(self) -> "Widgets":
+        """Self, once every component exists (a field left unassigned is a layout bug)."""
+        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
+        if missing:
+            raise RuntimeError(f"build_layout did not create: {', '.join(missing)}")
+        return self
 
     @property
     def view_outputs(self) -> list:
@@ -153,74 +163,76 @@ def clickable_frame(label: str, height: int, elem_id: str, placeholder: str) -> 
 
 
 def build_layout() -> Widgets:
+    """The page, top to bottom; each component is assigned to its `Widgets` field as it is made."""
+    w = Widgets()
     weights0 = default_weights()
     b0 = banner(weights0)
     segmenter0 = choose_segmenter()
     examples = example_clips()
-    state = gr.State(AppState(), time_to_live=SESSION_TTL_S, delete_callback=cleanup_state)
+    w.state = gr.State(AppState(), time_to_live=SESSION_TTL_S, delete_callback=cleanup_state)
     gr.HTML(HEADER)
-    banner_box = gr.HTML(banner_html(b0.text, b0.official, b0.ok), elem_id="weights-banner")
+    w.banner_box = gr.HTML(banner_html(b0.text, b0.official, b0.ok), elem_id="weights-banner")
 
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=320):
             gr.Markdown("### 1 · Load a clip")
             with gr.Tabs():
                 with gr.Tab("Example clips"):
-                    example = gr.Dropdown(
+                    w.example = gr.Dropdown(
                         examples,
                         value=examples[0] if examples else None,
                         label="Bundled example",
                         elem_id="example-clip",
                     )
-                    load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
+                    w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
                 with gr.Tab("Upload"):
-                    upload = gr.File(
+                    w.upload = gr.File(
                         label=f"Video ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)})",
                         file_count="single",
                         elem_id="upload-clip",
                     )
-            clip_info = gr.Markdown("No clip loaded yet.", elem_id="clip-info")
+            w.clip_info = gr.Markdown("No clip loaded yet.", elem_id="clip-info")
             with gr.Row():
-                first = gr.Number(0, label="First frame", precision=0, minimum=0, elem_id="range-first")
-                last = gr.Number(0, label="Last frame", precision=0, minimum=0, elem_id="range-last")
+                w.first = gr.Number(0, label="First frame", precision=0, minimum=0, elem_id="range-first")
+                w.last = gr.Number(0, label="Last frame", precision=0, minimum=0, elem_id="range-last")
 
             gr.Markdown("### 2 · Select objects")
             with gr.Row():
-                objects_dd = gr.Dropdown(
+                w.objects_dd = gr.Dropdown(
                     [("1 · object 1", 1)], value=1, label="Active object", scale=1, elem_id="active-object"
                 )
-                obj_name = gr.Textbox(
+                w.obj_name = gr.Textbox(
                     "object 1", label="Name (Enter to rename)", scale=1, max_lines=1, elem_id="object-name"
                 )
             with gr.Row():
-                add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
-                remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
-            legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
-            click_method = gr.Markdown(click_model_line(segmenter0), elem_id="click-method")
+                w.add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
+                w.remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
+            w.legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
+            w.click_method = gr.Markdown(click_model_line(segmenter0), elem_id="click-method")
             with gr.Row(visible=sam2_installed() and resolve_click_model().checkpoint is None and not offline()):
-                sam_btn = gr.Button("Download the SAM 2.1 click model (hiera-tiny, ~156 MB)", size="sm", elem_id="download-click-model")
+                w.sam_btn = gr.Button("Download the SAM 2.1 click model (hiera-tiny, ~156 MB)", size="sm", elem_id="download-click-model")
 
         with gr.Column(scale=7, min_width=420):
-            frame_slider = gr.Slider(
+            w.frame_slider = gr.Slider(
                 0, 1, value=0, step=1, label="Frame to annotate", interactive=False, elem_id="frame-slider"
             )
             with gr.Tabs():
                 with gr.Tab("Click", id="click-tab"):
-                    frame_image = clickable_frame(
+                    w.frame_image = clickable_frame(
                         "Click the object: include (+) / exclude (−)", 460, "frame-image", "Load a clip to start"
                     )
                     with gr.Row():
-                        click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)
-                        undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
-                        clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
-                    candidates = gr.Radio(
+                        w.click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)
+                        w.undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
+                        w.clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
+                    w.candidates = gr.Radio(
                         [],
                         label="Mask candidates of this click (the click model's predicted IoU): pick another",
                         visible=False,
                         elem_id="mask-candidates",
                     )
-                with gr.Tab("Brush", id="brush-tab") as brush_tab:
-                    editor = gr.ImageEditor(
+                with gr.Tab("Brush", id="brush-tab") as w.brush_tab:
+                    w.editor = gr.ImageEditor(
                         label="Paint white to add to the active object, black to remove",
                         type="numpy",
                         sources=(),
@@ -230,58 +242,58 @@ def build_layout() -> Widgets:
                         brush=gr.Brush(colors=["#ffffff", "#000000"], color_mode="fixed"),
                         elem_id="brush-editor",
                     )
-                    apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
+                    w.apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
                 with gr.Tab("Upload mask", id="mask-tab"):
-                    mask_file = gr.File(
+                    w.mask_file = gr.File(
                         label="Index mask PNG for this frame (0 = background, 1.. = objects)",
                         file_count="single",
                         elem_id="mask-file",
                     )
-            status = gr.Markdown("", elem_id="annotation-status")
+            w.status = gr.Markdown("", elem_id="annotation-status")
 
     gr.Markdown("### 3 · Track")
     with gr.Row():
-        track_btn = gr.Button("▶ Track", variant="primary", scale=3, elem_id="track")
-        stop_btn = gr.Button("■ Stop", variant="stop", scale=1, elem_id="stop")
-    progress = gr.HTML(progress_html("idle", 0, 0), elem_id="progress")
+        w.track_btn = gr.Button("▶ Track", variant="primary", scale=3, elem_id="track")
+        w.stop_btn = gr.Button("■ Stop", variant="stop", scale=1, elem_id="stop")
+    w.progress = gr.HTML(progress_html("idle", 0, 0), elem_id="progress")
     with gr.Row(equal_height=True):
-        preview = gr.Image(label="Live preview", interactive=False, height=300, elem_id="preview")
-        memory_plot = gr.Plot(memory_figure([]), label="Memory occupancy per tier", elem_id="memory-plot")
+        w.preview = gr.Image(label="Live preview", interactive=False, height=300, elem_id="preview")
+        w.memory_plot = gr.Plot(memory_figure([]), label="Memory occupancy per tier", elem_id="memory-plot")
 
     gr.Markdown("### 4 · Results")
     with gr.Row(equal_height=False):
-        result_video = gr.Video(label="Overlay video", interactive=False, height=360, scale=3, elem_id="result-video")
+        w.result_video = gr.Video(label="Overlay video", interactive=False, height=360, scale=3, elem_id="result-video")
         with gr.Column(scale=2, min_width=240):
-            dl_masks = gr.DownloadButton("Masks: palette PNGs (zip)", interactive=False, elem_id="dl-masks")
-            dl_overlay = gr.DownloadButton("Overlay video (mp4)", interactive=False, elem_id="dl-overlay")
-            dl_objects = gr.DownloadButton("Per-object mask videos (zip)", interactive=False, elem_id="dl-objects")
-            dl_bundle = gr.DownloadButton(
+            w.dl_masks = gr.DownloadButton("Masks: palette PNGs (zip)", interactive=False, elem_id="dl-masks")
+            w.dl_overlay = gr.DownloadButton("Overlay video (mp4)", interactive=False, elem_id="dl-overlay")
+            w.dl_objects = gr.DownloadButton("Per-object mask videos (zip)", interactive=False, elem_id="dl-objects")
+            w.dl_bundle = gr.DownloadButton(
                 "Replay bundle: settings, clicks, memory trace (zip)", interactive=False, elem_id="dl-bundle"
             )
-            result_info = gr.Markdown("", elem_id="result-info")
+            w.result_info = gr.Markdown("", elem_id="result-info")
 
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
         with gr.Row():
-            weights = gr.Dropdown(
+            w.weights = gr.Dropdown(
                 weights_choices(),
                 value=weights0,
                 label="Weights",
                 info="auto: the official XMem weights if cached or downloadable, else the bundled mini model",
                 elem_id="weights",
             )
-            device = gr.Dropdown(
+            w.device = gr.Dropdown(
                 device_choices(), value="auto", label="Device", info="auto: CUDA, then Apple MPS, then CPU"
             )
-            working = gr.Dropdown(
+            w.working = gr.Dropdown(
                 [(f"{s} px", s) for s in WORKING_SIZES] + [("clip's own size", -1)],
                 value=default_working_size(),
                 label="Processing resolution (short side)",
                 allow_custom_value=True,
                 info=working_size_info(),
             )
-        memory = memory_controls()
+        w.memory = memory_controls()
         with gr.Row():
-            download_btn = gr.Button(
+            w.download_btn = gr.Button(
                 "Download official XMem weights now (~250 MB)", size="sm", elem_id="download-weights"
             )
         gr.Markdown(limits_markdown())
@@ -289,56 +301,9 @@ def build_layout() -> Widgets:
     # API-only controls: clicks by full-resolution coordinates (the image's select event
     # needs a browser), used by gradio_client.
     with gr.Row(visible=False):
-        api_x = gr.Number(0, label="x")
-        api_y = gr.Number(0, label="y")
-        api_positive = gr.Checkbox(True, label="positive")
-        api_click_btn = gr.Button("click")
+        w.api_x = gr.Number(0, label="x")
+        w.api_y = gr.Number(0, label="y")
+        w.api_positive = gr.Checkbox(True, label="positive")
+        w.api_click_btn = gr.Button("click")
 
-    return Widgets(
-        state=state,
-        banner_box=banner_box,
-        example=example,
-        load_example_btn=load_example_btn,
-        upload=upload,
-        clip_info=clip_info,
-        first=first,
-        last=last,
-        objects_dd=objects_dd,
-        obj_name=obj_name,
-        add_obj_btn=add_obj_btn,
-        remove_obj_btn=remove_obj_btn,
-        legend=legend,
-        click_method=click_method,
-        sam_btn=sam_btn,
-        frame_slider=frame_slider,
-        frame_image=frame_image,
-        click_mode=click_mode,
-        candidates=candidates,
-        undo_btn=undo_btn,
-        clear_btn=clear_btn,
-        brush_tab=brush_tab,
-        editor=editor,
-        apply_brush_btn=apply_brush_btn,
-        mask_file=mask_file,
-        status=status,
-        track_btn=track_btn,
-        stop_btn=stop_btn,
-        progress=progress,
-        preview=preview,
-        memory_plot=memory_plot,
-        result_video=result_video,
-        dl_masks=dl_masks,
-        dl_overlay=dl_overlay,
-        dl_objects=dl_objects,
-        dl_bundle=dl_bundle,
-        result_info=result_info,
-        weights=weights,
-        device=device,
-        working=working,
-        memory=memory,
-        download_btn=download_btn,
-        api_x=api_x,
-        api_y=api_y,
-        api_positive=api_positive,
-        api_click_btn=api_click_btn,
-    )
+    return w.complete()
