@@ -163,94 +163,133 @@ def clickable_frame(label: str, height: int, elem_id: str, placeholder: str) -> 
 
 
 def build_layout() -> Widgets:
-    """The page, top to bottom; each component is assigned to its `Widgets` field as it is made."""
+    """The page, top to bottom: one builder per section, each assigning the components it
+    makes to their `Widgets` fields; `complete()` names any field no section made."""
     w = Widgets()
     weights0 = default_weights()
+    page_header(w, weights0)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=320):
+            clip_section(w)
+            objects_section(w)
+        with gr.Column(scale=7, min_width=420):
+            annotation_section(w)
+    tracking_section(w)
+    results_section(w)
+    advanced_settings(w, weights0)
+    api_click_controls(w)
+    return w.complete()
+
+
+def page_header(w: Widgets, weights0: str) -> None:
+    """The visitor's state, the title, and the banner saying which weights run."""
     b0 = banner(weights0)
-    segmenter0 = choose_segmenter()
-    examples = example_clips()
     w.state = gr.State(AppState(), time_to_live=SESSION_TTL_S, delete_callback=cleanup_state)
     gr.HTML(HEADER)
     w.banner_box = gr.HTML(banner_html(b0.text, b0.official, b0.ok), elem_id="weights-banner")
 
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=4, min_width=320):
-            gr.Markdown("### 1 · Load a clip")
-            with gr.Tabs():
-                with gr.Tab("Example clips"):
-                    w.example = gr.Dropdown(
-                        examples,
-                        value=examples[0] if examples else None,
-                        label="Bundled example",
-                        elem_id="example-clip",
-                    )
-                    w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
-                with gr.Tab("Upload"):
-                    w.upload = gr.File(
-                        label=f"Video ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)})",
-                        file_count="single",
-                        elem_id="upload-clip",
-                    )
-            w.clip_info = gr.Markdown("No clip loaded yet.", elem_id="clip-info")
-            with gr.Row():
-                w.first = gr.Number(0, label="First frame", precision=0, minimum=0, elem_id="range-first")
-                w.last = gr.Number(0, label="Last frame", precision=0, minimum=0, elem_id="range-last")
 
-            gr.Markdown("### 2 · Select objects")
-            with gr.Row():
-                w.objects_dd = gr.Dropdown(
-                    [("1 · object 1", 1)], value=1, label="Active object", scale=1, elem_id="active-object"
-                )
-                w.obj_name = gr.Textbox(
-                    "object 1", label="Name (Enter to rename)", scale=1, max_lines=1, elem_id="object-name"
-                )
-            with gr.Row():
-                w.add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
-                w.remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
-            w.legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
-            w.click_method = gr.Markdown(click_model_line(segmenter0), elem_id="click-method")
-            with gr.Row(visible=sam2_installed() and resolve_click_model().checkpoint is None and not offline()):
-                w.sam_btn = gr.Button("Download the SAM 2.1 click model (hiera-tiny, ~156 MB)", size="sm", elem_id="download-click-model")
-
-        with gr.Column(scale=7, min_width=420):
-            w.frame_slider = gr.Slider(
-                0, 1, value=0, step=1, label="Frame to annotate", interactive=False, elem_id="frame-slider"
+def clip_section(w: Widgets) -> None:
+    """Step 1: a bundled example or an upload, what was loaded, and the frame range to track."""
+    examples = example_clips()
+    gr.Markdown("### 1 · Load a clip")
+    with gr.Tabs():
+        with gr.Tab("Example clips"):
+            w.example = gr.Dropdown(
+                examples,
+                value=examples[0] if examples else None,
+                label="Bundled example",
+                elem_id="example-clip",
             )
-            with gr.Tabs():
-                with gr.Tab("Click", id="click-tab"):
-                    w.frame_image = clickable_frame(
-                        "Click the object: include (+) / exclude (−)", 460, "frame-image", "Load a clip to start"
-                    )
-                    with gr.Row():
-                        w.click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)
-                        w.undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
-                        w.clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
-                    w.candidates = gr.Radio(
-                        [],
-                        label="Mask candidates of this click (the click model's predicted IoU): pick another",
-                        visible=False,
-                        elem_id="mask-candidates",
-                    )
-                with gr.Tab("Brush", id="brush-tab") as w.brush_tab:
-                    w.editor = gr.ImageEditor(
-                        label="Paint white to add to the active object, black to remove",
-                        type="numpy",
-                        sources=(),
-                        transforms=(),
-                        height=460,
-                        layers=False,
-                        brush=gr.Brush(colors=["#ffffff", "#000000"], color_mode="fixed"),
-                        elem_id="brush-editor",
-                    )
-                    w.apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
-                with gr.Tab("Upload mask", id="mask-tab"):
-                    w.mask_file = gr.File(
-                        label="Index mask PNG for this frame (0 = background, 1.. = objects)",
-                        file_count="single",
-                        elem_id="mask-file",
-                    )
-            w.status = gr.Markdown("", elem_id="annotation-status")
+            w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
+        with gr.Tab("Upload"):
+            w.upload = gr.File(
+                label=f"Video ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)})",
+                file_count="single",
+                elem_id="upload-clip",
+            )
+    w.clip_info = gr.Markdown("No clip loaded yet.", elem_id="clip-info")
+    with gr.Row():
+        w.first = gr.Number(0, label="First frame", precision=0, minimum=0, elem_id="range-first")
+        w.last = gr.Number(0, label="Last frame", precision=0, minimum=0, elem_id="range-last")
 
+
+def objects_section(w: Widgets) -> None:
+    """Step 2: the active object (pick, rename, add, remove), the colour legend, and which
+    click model turns clicks into masks (with its download button when SAM 2.1 could run)."""
+    gr.Markdown("### 2 · Select objects")
+    with gr.Row():
+        w.objects_dd = gr.Dropdown(
+            [("1 · object 1", 1)], value=1, label="Active object", scale=1, elem_id="active-object"
+        )
+        w.obj_name = gr.Textbox(
+            "object 1", label="Name (Enter to rename)", scale=1, max_lines=1, elem_id="object-name"
+        )
+    with gr.Row():
+        w.add_obj_btn = gr.Button("+ Add object", size="sm", elem_id="add-object")
+        w.remove_obj_btn = gr.Button("Remove object", size="sm", elem_id="remove-object")
+    w.legend = gr.HTML(legend_html(AppState().objects, 1), elem_id="legend")
+    w.click_method = gr.Markdown(click_model_line(choose_segmenter()), elem_id="click-method")
+    with gr.Row(visible=sam2_installed() and resolve_click_model().checkpoint is None and not offline()):
+        w.sam_btn = gr.Button("Download the SAM 2.1 click model (hiera-tiny, ~156 MB)", size="sm", elem_id="download-click-model")
+
+
+def annotation_section(w: Widgets) -> None:
+    """The frame to annotate and the three ways to give its mask (click, brush, upload), with
+    the status line they all report to."""
+    w.frame_slider = gr.Slider(
+        0, 1, value=0, step=1, label="Frame to annotate", interactive=False, elem_id="frame-slider"
+    )
+    with gr.Tabs():
+        with gr.Tab("Click", id="click-tab"):
+            click_tab(w)
+        with gr.Tab("Brush", id="brush-tab") as w.brush_tab:
+            brush_tab(w)
+        with gr.Tab("Upload mask", id="mask-tab"):
+            w.mask_file = gr.File(
+                label="Index mask PNG for this frame (0 = background, 1.. = objects)",
+                file_count="single",
+                elem_id="mask-file",
+            )
+    w.status = gr.Markdown("", elem_id="annotation-status")
+
+
+def click_tab(w: Widgets) -> None:
+    """Clicks (include / exclude points, or a box's two corners) on the frame, undo and clear,
+    and the click model's mask candidates for the last click."""
+    w.frame_image = clickable_frame(
+        "Click the object: include (+) / exclude (−)", 460, "frame-image", "Load a clip to start"
+    )
+    with gr.Row():
+        w.click_mode = click_mode_radio(CLICK_MODES + [BOX_MODE], "click-mode", scale=3)
+        w.undo_btn = gr.Button("↶ Undo click", scale=1, size="sm", elem_id="undo")
+        w.clear_btn = gr.Button("Clear frame", scale=1, size="sm", elem_id="clear-frame")
+    w.candidates = gr.Radio(
+        [],
+        label="Mask candidates of this click (the click model's predicted IoU): pick another",
+        visible=False,
+        elem_id="mask-candidates",
+    )
+
+
+def brush_tab(w: Widgets) -> None:
+    """Painting the active object's mask: white adds, black removes."""
+    w.editor = gr.ImageEditor(
+        label="Paint white to add to the active object, black to remove",
+        type="numpy",
+        sources=(),
+        transforms=(),
+        height=460,
+        layers=False,
+        brush=gr.Brush(colors=["#ffffff", "#000000"], color_mode="fixed"),
+        elem_id="brush-editor",
+    )
+    w.apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
+
+
+def tracking_section(w: Widgets) -> None:
+    """Step 3: Track / Stop, the progress line, and what tracking shows as it runs (the latest
+    frame and the memory occupancy per tier)."""
     gr.Markdown("### 3 · Track")
     with gr.Row():
         w.track_btn = gr.Button("▶ Track", variant="primary", scale=3, elem_id="track")
@@ -260,6 +299,9 @@ def build_layout() -> Widgets:
         w.preview = gr.Image(label="Live preview", interactive=False, height=300, elem_id="preview")
         w.memory_plot = gr.Plot(memory_figure([]), label="Memory occupancy per tier", elem_id="memory-plot")
 
+
+def results_section(w: Widgets) -> None:
+    """Step 4: the overlay video and the downloads (off until a run has finished)."""
     gr.Markdown("### 4 · Results")
     with gr.Row(equal_height=False):
         w.result_video = gr.Video(label="Overlay video", interactive=False, height=360, scale=3, elem_id="result-video")
@@ -272,6 +314,10 @@ def build_layout() -> Widgets:
             )
             w.result_info = gr.Markdown("", elem_id="result-info")
 
+
+def advanced_settings(w: Widgets, weights0: str) -> None:
+    """The folded-away settings: weights, device, processing resolution, the memory settings
+    (from MemoryConfig), the official weights' download, and the app's limits."""
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
         with gr.Row():
             w.weights = gr.Dropdown(
@@ -298,12 +344,12 @@ def build_layout() -> Widgets:
             )
         gr.Markdown(limits_markdown())
 
-    # API-only controls: clicks by full-resolution coordinates (the image's select event
-    # needs a browser), used by gradio_client.
+
+def api_click_controls(w: Widgets) -> None:
+    """Hidden controls for clicks by full-resolution coordinates: the image's select event
+    needs a browser, so gradio_client clicks through these."""
     with gr.Row(visible=False):
         w.api_x = gr.Number(0, label="x")
         w.api_y = gr.Number(0, label="y")
         w.api_positive = gr.Checkbox(True, label="positive")
         w.api_click_btn = gr.Button("click")
-
-    return w.complete()
