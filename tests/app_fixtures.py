@@ -11,24 +11,17 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from .conftest import TINY
+
 REPO = Path(__file__).resolve().parents[1]
 CLIP_FRAMES, CLIP_H, CLIP_W = 12, 96, 128
-TINY = dict(
-    key_dim=16,
-    value_dim=16,
-    hidden_dim=8,
-    key_width=8,
-    key_blocks=(1, 1, 1),
-    value_width=8,
-    value_blocks=(1, 1, 1),
-    decoder_dims=(16, 16),
-)
 
 
 def disc_centre(t: int) -> tuple[int, int]:
@@ -131,9 +124,10 @@ def app_weights(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str, str]:
-    """The app's environment for one test module (restored afterwards: other tests never see it)."""
+@contextmanager
+def app_environment(app_weights: Path, app_examples: Path, tmp_path_factory, extra: dict[str, str] | None = None):
+    """The app's environment (the tiny model, the tiny example, offline, its own caches), plus
+    `extra`, set while the block runs and restored afterwards: other tests never see it."""
     env = {
         "XMEM_DEMO_WEIGHTS": str(app_weights),
         "XMEM_DEMO_OFFLINE": "1",
@@ -145,15 +139,25 @@ def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str
         # test runs at once).
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        **(extra or {}),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str, str]:
+    """The app's environment for one test module (`app_environment`)."""
+    with app_environment(app_weights, app_examples, tmp_path_factory) as env:
+        yield env
 
 
 @pytest.fixture()
@@ -175,17 +179,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_server(app_env):
-    """The app (gr.Blocks), served in this process on a free port of 127.0.0.1."""
+@contextmanager
+def served_app():
+    """The app (gr.Blocks) built from the current environment and served in this process on a
+    free port of 127.0.0.1 while the block runs."""
     from xmem_demo.app import build_demo, launch_options
 
     demo = build_demo()
     demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
     )
-    yield demo
-    demo.close()
+    try:
+        yield demo
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(app_env):
+    """The app served for one test module, in `app_env` (`served_app`)."""
+    with served_app() as demo:
+        yield demo
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,8 @@ from xmem_demo.live import (
 from xmem_demo.live.tracker import SizeChoice
 from xmem_demo.weights import MINI_PATH
 
-from .app_fixtures import CLIP_H, CLIP_W, TINY, disc_centre, make_frames, write_clip
+from .app_fixtures import CLIP_H, CLIP_W, disc_centre, make_frames, write_clip
+from .conftest import TINY
 
 SIZE = SizeChoice(64, {}, "64 px (test)")
 

@@ -11,47 +11,27 @@ shown mask changes each time.
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 import pytest
 
-from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_examples, app_weights, disc_centre, free_port  # noqa: F401
+from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_environment, app_examples, app_weights, disc_centre, served_app  # noqa: F401
 from ..click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint  # noqa: F401  (fixture)
-from .browser_support import click_image_at, open_page, require_browser, wait_for_example
+from .browser_support import click_image_at, open_page, wait_for_example
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def sam_app_url(app_weights, app_examples, sam2_checkpoint, tmp_path_factory):
-    require_browser()
-    ckpt = sam2_checkpoint
-    env = {
-        "XMEM_DEMO_WEIGHTS": str(app_weights),
-        "XMEM_DEMO_OFFLINE": "1",
-        "XMEM_DEMO_EXAMPLES": str(app_examples),
-        "XMEM_DEMO_CACHE": str(tmp_path_factory.mktemp("cache")),
-        "XMEM_DEMO_CLICK_CHECKPOINT": str(ckpt),
+    """The app as the other app tests serve it, plus the SAM 2.1 click model (random weights,
+    small input size)."""
+    click_model = {
+        "XMEM_DEMO_CLICK_CHECKPOINT": str(sam2_checkpoint),
         "XMEM_DEMO_CLICK_IMAGE_SIZE": str(TEST_IMAGE_SIZE),
-        "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from xmem_demo.app import build_demo, launch_options
-
-    demo = build_demo()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options())
-    try:
+    with app_environment(app_weights, app_examples, tmp_path_factory, click_model), served_app() as demo:
         yield demo.local_url
-    finally:
-        demo.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def shown_frame(page) -> np.ndarray:
