@@ -80,7 +80,10 @@ def main() -> None:
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN)
     parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
     args = parser.parse_args()
-    from xmem_demo.app.clicks import GrabCutSegmenter  # the import path that exists before and after issue 10
+    try:
+        from xmem_demo.clicks import GrabCutSegmenter
+    except ImportError:  # a checkout from before issue 10 (--stateless compares with it) had it in the app only
+        from xmem_demo.app.clicks import GrabCutSegmenter
 
     data = np.load(args.golden / "golden.npz")
     segmenter = GrabCutSegmenter()
