@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -95,12 +99,24 @@ def save_download(page, selector: str, target: Path) -> Path:
     return target
 
 
+def fetch(page, src: str) -> bytes:
+    """The bytes behind an element's `src` as the page sees it (a data: URL, or a path or URL
+    the app serves)."""
+    if src.startswith("data:"):
+        return base64.b64decode(src.split(",", 1)[1])
+    return page.request.get(src if src.startswith("http") else page.url.rstrip("/") + "/" + src.lstrip("/")).body()
+
+
+def shown_frame(page, selector: str = "#frame-image") -> np.ndarray:
+    """The image in `selector` as the browser received it, decoded to H x W x 3 RGB."""
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(fetch(page, src))).convert("RGB"))
+
+
 def fetch_video(page, target: Path) -> Path:
     video = page.locator("#result-video video").first
     video.wait_for(state="attached", timeout=60_000)
-    src = video.get_attribute("src")
-    response = page.request.get(src if src.startswith("http") else page.url.rstrip("/") + "/" + src.lstrip("/"))
-    target.write_bytes(response.body())
+    target.write_bytes(fetch(page, video.get_attribute("src")))
     return target
 
 

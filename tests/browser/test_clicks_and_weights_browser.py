@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import zipfile
 
@@ -21,7 +19,7 @@ from PIL import Image
 
 from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W
-from .browser_support import click_image_at, image_point, open_page, save_download, wait_for_example
+from .browser_support import click_image_at, image_point, open_page, save_download, shown_frame, wait_for_example
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +33,6 @@ def load_tiny_example(page) -> None:
     """The page loads the example by itself: wait for it (a click on Load example now would
     reload it while the test's first click is being applied)."""
     wait_for_example(page, CLIP_FRAMES)
-
-
-def shown_frame(page) -> np.ndarray:
-    src = page.locator("#frame-image img").first.get_attribute("src")
-    if src.startswith("data:"):
-        data = base64.b64decode(src.split(",", 1)[1])
-    else:
-        data = page.request.get(src if src.startswith("http") else page.url.rstrip("/") + "/" + src.lstrip("/")).body()
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def markers_shown(image: np.ndarray, clicks) -> list[bool]:

@@ -11,13 +11,12 @@ shown mask changes each time.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_environment, app_examples, app_weights, disc_centre, served_app  # noqa: F401
 from ..click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint  # noqa: F401  (fixture)
-from .browser_support import click_image_at, open_page, wait_for_example
+from .browser_support import click_image_at, open_page, shown_frame, wait_for_example
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +31,6 @@ def sam_app_url(app_weights, app_examples, sam2_checkpoint, tmp_path_factory):
     }
     with app_environment(app_weights, app_examples, tmp_path_factory, click_model), served_app() as demo:
         yield demo.local_url
-
-
-def shown_frame(page) -> np.ndarray:
-    """The annotated frame as the browser received it (decoded)."""
-    src = page.locator("#frame-image img").first.get_attribute("src")
-    body = page.request.get(src if src.startswith("http") else page.url.rstrip("/") + "/" + src.lstrip("/")).body()
-    return cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
 
 
 def wait_for_new_frame(page, before_src: str) -> None:
