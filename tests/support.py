@@ -7,7 +7,8 @@
   every time);
 * `Segment` / `run_cli`: an `xmem-demo segment` command line, and `xmem-demo` run in this
   process with its exit code and output as a user sees them;
-* `http_server` / `point_downloads_at`: a local server standing in for the weights host.
+* `http_server` / `point_downloads_at` / `weights_host`: a local server standing in for the
+  weights host; `file_host` serves given files (optionally cut off), `QuietHandler` logs nothing.
 """
 
 from __future__ import annotations
@@ -109,6 +110,38 @@ def run_cli(argv: list[str], capsys) -> CliRun:
     return CliRun(code, captured.out, captured.err)
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that does not print a line per request."""
+
+    def log_message(self, *args):
+        pass
+
+
+class FileHost(QuietHandler):
+    """Serves `files` by name (the last part of the URL's path; any other name is a 404). A file
+    named in `truncate` is cut off: the full Content-Length is announced, a third is sent, the
+    connection closes (a download interrupted half-way). Make one with `file_host`."""
+
+    files: dict[str, bytes] = {}
+    truncate: frozenset[str] = frozenset()
+
+    def do_GET(self):  # noqa: N802
+        name = self.path.rsplit("/", 1)[-1]
+        if name not in self.files:
+            self.send_error(404, "Not Found")
+            return
+        body = self.files[name]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 3] if name in self.truncate else body)
+
+
+def file_host(files: dict[str, bytes], truncate: tuple[str, ...] | set[str] = ()) -> type[FileHost]:
+    """A `FileHost` handler class for these files (pass it to `http_server`)."""
+    return type("FileHost", (FileHost,), {"files": dict(files), "truncate": frozenset(truncate)})
+
+
 @contextmanager
 def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[http.server.ThreadingHTTPServer]:
     """A local HTTP server on a free port, serving in a daemon thread until the block ends."""
@@ -130,3 +163,12 @@ def point_downloads_at(monkeypatch, url: str, cache: Path) -> None:
     monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", url)
     monkeypatch.setenv("XMEM_DEMO_CACHE", str(cache))
     monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+
+
+@contextmanager
+def weights_host(handler: type[http.server.BaseHTTPRequestHandler], monkeypatch, cache: Path, path: str = "/"):
+    """`handler` served locally as the official weights' host: downloads go to it (URLs under
+    `path`) and into `cache` while the block runs. Yields the server."""
+    with http_server(handler) as httpd:
+        point_downloads_at(monkeypatch, server_url(httpd) + path, cache)
+        yield httpd

@@ -6,7 +6,6 @@ no work and leaves nothing behind. Every case is also a row of docs/bad_inputs.m
 
 from __future__ import annotations
 
-import http.server
 import os
 import time
 from functools import partial
@@ -27,8 +26,8 @@ from xmem_demo.video import write_index_mask
 
 from . import bad_inputs_table as table
 from .conftest import TINY
-from .support import (H, W, Segment, flags, http_server, point_downloads_at, run_cli, save_tiny_checkpoint, server_url,
-                      square_frames, square_mask, write_clip)
+from .support import (H, W, QuietHandler, Segment, flags, run_cli, save_tiny_checkpoint, server_url, square_frames,
+                      square_mask, weights_host, write_clip)
 
 T = 6
 ROOT: list[str] = []  # the module's temporary folder, shown as <tmp> in the table
@@ -278,7 +277,7 @@ def test_checkpoint_wrong_architecture(f, tmp_path):
 
 
 # ---- weights downloads (a local HTTP server) --------------------------------------------------
-class _Server(http.server.BaseHTTPRequestHandler):
+class _Server(QuietHandler):
     files: dict[str, bytes] = {}
 
     def do_GET(self):  # noqa: N802
@@ -305,16 +304,12 @@ class _Server(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture()
 def server(f, tmp_path, monkeypatch):
     files = {"XMem.pth": (f / "nan.pth").read_bytes(), "XMem-s012.pth": (f / "tiny.pth").read_bytes(),
              "XMem-s2.pth": b"x" * 40, "XMem-no-sensory.pth": b"z" * 1000}
-    with http_server(type("H", (_Server,), {"files": files})) as httpd:
-        point_downloads_at(monkeypatch, f"{server_url(httpd)}/v1/", tmp_path / "cache")
+    with weights_host(type("H", (_Server,), {"files": files}), monkeypatch, tmp_path / "cache", "/v1/") as httpd:
         yield httpd, tmp_path / "cache"
 
 

@@ -4,8 +4,7 @@ server on 127.0.0.1 (success, 404, truncated, wrong hash, not a checkpoint, no n
 from __future__ import annotations
 
 import dataclasses
-import http.server
-import threading
+from contextlib import ExitStack
 
 import pytest
 
@@ -15,47 +14,28 @@ from xmem_demo.weights import WeightsError
 
 from .app_fixtures import free_port
 from .click_fixtures import sam2_checkpoint  # noqa: F401  (fixture)
+from .support import file_host, http_server, server_url
 
 NAME = "sam2.1_hiera_tiny.pt"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    body: bytes = b""
-    mode: str = "ok"  # ok | 404 | truncated
-
-    def do_GET(self):  # noqa: N802
-        if self.mode == "404" or not self.path.endswith("/" + NAME):
-            self.send_error(404, "Not Found")
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body[: len(self.body) // 3] if self.mode == "truncated" else self.body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture()
 def serve(tmp_path, monkeypatch):
-    """serve(body, mode) -> the cache folder; the app downloads from this server."""
-    servers = []
+    """serve(body, mode) -> the cache folder; the app downloads the click model's file from a
+    local server: mode "ok" serves `body`, "404" has no file, "truncated" cuts it off after a third."""
+    with ExitStack() as servers:
 
-    def start(body: bytes, mode: str = "ok"):
-        handler = type("H", (_Handler,), {"body": body, "mode": mode})
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        monkeypatch.setenv("XMEM_DEMO_CLICK_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/sam2/")
-        return tmp_path / "cache"
+        def start(body: bytes, mode: str = "ok"):
+            host = file_host({} if mode == "404" else {NAME: body}, truncate={NAME} if mode == "truncated" else ())
+            httpd = servers.enter_context(http_server(host))
+            monkeypatch.setenv("XMEM_DEMO_CLICK_WEIGHTS_URL", f"{server_url(httpd)}/sam2/")
+            return tmp_path / "cache"
 
-    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
-    monkeypatch.delenv("XMEM_DEMO_CLICK_CHECKPOINT", raising=False)
-    monkeypatch.delenv("XMEM_DEMO_CLICK_MODEL", raising=False)
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
+        monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
+        monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+        monkeypatch.delenv("XMEM_DEMO_CLICK_CHECKPOINT", raising=False)
+        monkeypatch.delenv("XMEM_DEMO_CLICK_MODEL", raising=False)
+        yield start
 
 
 def leftovers(cache):

@@ -7,7 +7,6 @@ to use it; signals (SIGSTOP/SIGCONT/SIGTERM) make the timing deterministic.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
@@ -24,8 +23,8 @@ from xmem_demo import weights
 from xmem_demo.video import read_index_mask, write_index_mask
 from xmem_demo.weights import WeightsError
 
-from .support import (H, W, Segment, http_server, point_downloads_at, run_cli, save_tiny_checkpoint, server_url,
-                      square_frames, square_mask, write_clip)
+from .support import (H, W, QuietHandler, Segment, run_cli, save_tiny_checkpoint, square_frames, square_mask,
+                      weights_host, write_clip)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -132,7 +131,7 @@ def test_mask_frame_in_the_middle_reports_where_it_stopped(inputs, tmp_path, cap
 
 
 # ---- downloads interrupted by SIGTERM -------------------------------------------------------
-class _Slow(http.server.BaseHTTPRequestHandler):
+class _Slow(QuietHandler):
     def do_GET(self):  # noqa: N802
         self.send_response(200)
         self.send_header("Content-Length", "100000")
@@ -145,14 +144,10 @@ class _Slow(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture()
 def slow_server(tmp_path, monkeypatch):
-    with http_server(_Slow) as httpd:
-        point_downloads_at(monkeypatch, f"{server_url(httpd)}/", tmp_path / "cache")
+    with weights_host(_Slow, monkeypatch, tmp_path / "cache"):
         yield tmp_path / "cache"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import http.server
 import socket
 
 import pytest
@@ -11,35 +10,16 @@ import pytest
 from xmem_demo import weights
 from xmem_demo.weights import WeightsError
 
-from .support import http_server, point_downloads_at, save_tiny_checkpoint, server_url
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
-    truncate: set[str] = set()
-
-    def do_GET(self):  # noqa: N802
-        name = self.path.rsplit("/", 1)[-1]
-        if name not in self.files:
-            self.send_error(404, "Not Found")
-            return
-        body = self.files[name]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        # A truncated transfer: announce the full size, send a third, hang up.
-        self.wfile.write(body[: len(body) // 3] if name in self.truncate else body)
-
-    def log_message(self, *args):
-        pass
+from .support import file_host, save_tiny_checkpoint, weights_host
 
 
 @pytest.fixture()
 def server(golden_weights, tmp_path, monkeypatch):
-    handler = type("H", (_Handler,), {"files": {"XMem.pth": golden_weights.read_bytes(), "XMem-s2.pth": b"not a checkpoint"}, "truncate": {"XMem-s012.pth"}})
-    handler.files["XMem-s012.pth"] = handler.files["XMem.pth"]
-    with http_server(handler) as httpd:
-        point_downloads_at(monkeypatch, server_url(httpd) + "/release/", tmp_path / "cache")
+    """The weights host: XMem.pth is the golden checkpoint, XMem-s012.pth the same file cut off
+    after a third, XMem-s2.pth not a checkpoint; anything else is a 404. Yields the cache folder."""
+    official = golden_weights.read_bytes()
+    files = {"XMem.pth": official, "XMem-s012.pth": official, "XMem-s2.pth": b"not a checkpoint"}
+    with weights_host(file_host(files, truncate={"XMem-s012.pth"}), monkeypatch, tmp_path / "cache", "/release/"):
         yield tmp_path / "cache"
 
 
@@ -102,9 +82,8 @@ def test_unknown_names_and_missing_paths(tmp_path):
 def small_server(tmp_path, monkeypatch):
     """Like `server`, but XMem.pth is a tiny random checkpoint (fast to fetch, hash and load)."""
     save_tiny_checkpoint(tmp_path / "tiny.pth")
-    handler = type("H", (_Handler,), {"files": {"XMem.pth": (tmp_path / "tiny.pth").read_bytes()}, "truncate": set()})
-    with http_server(handler) as httpd:
-        point_downloads_at(monkeypatch, server_url(httpd) + "/release/", tmp_path / "cache")
+    host = file_host({"XMem.pth": (tmp_path / "tiny.pth").read_bytes()})
+    with weights_host(host, monkeypatch, tmp_path / "cache", "/release/"):
         yield tmp_path / "cache"
 
 
