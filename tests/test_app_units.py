@@ -244,6 +244,37 @@ def test_the_layout_creates_every_widget_once():
         Widgets().complete()
 
 
+def test_the_live_tab_creates_every_widget_once():
+    import gradio as gr
+
+    from xmem_demo.app.live import LiveWidgets, build_live_tab
+
+    with gr.Blocks() as demo:
+        w = build_live_tab(demo, gr.Dropdown(["auto"], value="auto"))
+    assert all(getattr(w, f.name) is not None for f in dataclasses.fields(LiveWidgets))
+    assert demo.live_sessions is w.registry
+    with pytest.raises(RuntimeError, match="did not create: state, camera"):
+        LiveWidgets(w.registry).complete()
+
+
+@pytest.mark.parametrize("button, reason", [("reset_btn", "nothing to reset"), ("stop_btn", "press ▶ Track first")])
+def test_live_reset_and_stop_before_tracking_say_why(app_env, button, reason):
+    """Reset memory / Stop before ▶ Track: the reason in the Live status line, not a traceback."""
+    import gradio as gr
+
+    from xmem_demo.app.live import build_live_tab
+
+    with gr.Blocks() as demo:
+        w = build_live_tab(demo, gr.Dropdown(["auto"], value="auto"))
+    (handler,) = [f.fn for f in demo.fns.values() if (getattr(w, button)._id, "click") in f.targets]
+    try:
+        updates = handler(None, gr.Request(session_hash=f"live-{button}"))
+        assert reason in updates[w.status]
+    finally:
+        for session_hash in w.registry.open_sessions():
+            w.registry.close(session_hash)
+
+
 def test_memory_controls_follow_memory_config_settings(monkeypatch):
     """The Advanced accordion is built from MemoryConfig.settings(): labels, help, ranges and
     defaults come from there, and a setting added to (or removed from) it adds (removes) a control."""

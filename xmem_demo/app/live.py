@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import cv2
@@ -123,25 +123,34 @@ def status_html(s: LiveSession | None, error: str = "") -> str:
 
 @dataclass
 class LiveWidgets:
-    state: Any
-    camera: Any
-    output: Any
-    status: Any
-    freeze_btn: Any
-    track_btn: Any
-    reset_btn: Any
-    stop_btn: Any
-    frozen: Any
-    click_mode: Any
-    object_dd: Any
-    add_obj_btn: Any
-    undo_btn: Any
-    clear_btn: Any
-    size_dd: Any
-    dl_overlay: Any
-    dl_masks: Any
-    dl_bundle: Any
+    """The Live tab's components, by name: created (and assigned) once in `build_live_tab`."""
+
     registry: LiveRegistry
+    state: Any = None
+    camera: Any = None
+    output: Any = None
+    status: Any = None
+    freeze_btn: Any = None
+    track_btn: Any = None
+    reset_btn: Any = None
+    stop_btn: Any = None
+    frozen: Any = None
+    click_mode: Any = None
+    object_dd: Any = None
+    add_obj_btn: Any = None
+    undo_btn: Any = None
+    clear_btn: Any = None
+    size_dd: Any = None
+    dl_overlay: Any = None
+    dl_masks: Any = None
+    dl_bundle: Any = None
+
+    def complete(self) -> "LiveWidgets":
+        """Self, once every component exists (a field left unassigned is a layout bug)."""
+        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
+        if missing:
+            raise RuntimeError(f"build_live_tab did not create: {', '.join(missing)}")
+        return self
 
 
 def _objects_update(s: LiveSession):
@@ -153,13 +162,13 @@ def build_live_tab(demo: gr.Blocks, weights_input: Any) -> LiveWidgets:
 
     weights_input: the app's weights dropdown (the same choice as for clips).
     """
-    registry = LiveRegistry()
-    demo.live_sessions = registry  # type: ignore[attr-defined]  (tests and the unload read it)
+    w = LiveWidgets(LiveRegistry())
+    demo.live_sessions = w.registry  # type: ignore[attr-defined]  (tests and the unload read it)
     # Freed when the tab closes (unload, below), or after SESSION_TTL_S without an update.
-    state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=close_live_session)
+    w.state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=close_live_session)
     gr.Markdown(INTRO)
     with gr.Row(equal_height=False):
-        camera = gr.Image(
+        w.camera = gr.Image(
             sources="webcam",
             streaming=True,
             type="numpy",
@@ -171,38 +180,36 @@ def build_live_tab(demo: gr.Blocks, weights_input: Any) -> LiveWidgets:
             elem_id="live-camera",
         )
         with gr.Column():
-            output = gr.HTML(image_html(None), label="Tracked", elem_id="live-output")
-            status = gr.HTML(status_html(None), elem_id="live-status")
+            w.output = gr.HTML(image_html(None), label="Tracked", elem_id="live-output")
+            w.status = gr.HTML(status_html(None), elem_id="live-status")
     with gr.Row():
-        freeze_btn = gr.Button("❄ Freeze frame", elem_id="live-freeze")
-        track_btn = gr.Button("▶ Track", variant="primary", elem_id="live-track")
-        reset_btn = gr.Button("↺ Reset memory", elem_id="live-reset")
-        stop_btn = gr.Button("■ Stop", variant="stop", elem_id="live-stop")
+        w.freeze_btn = gr.Button("❄ Freeze frame", elem_id="live-freeze")
+        w.track_btn = gr.Button("▶ Track", variant="primary", elem_id="live-track")
+        w.reset_btn = gr.Button("↺ Reset memory", elem_id="live-reset")
+        w.stop_btn = gr.Button("■ Stop", variant="stop", elem_id="live-stop")
     with gr.Row(equal_height=False):
-        frozen = clickable_frame(
+        w.frozen = clickable_frame(
             "Frozen frame: click the object", 400, "live-frozen", "Press ❄ Freeze to hold the current camera frame"
         )
         with gr.Column(min_width=260):
-            click_mode = click_mode_radio(CLICK_MODES, "live-click-mode")
-            object_dd = gr.Dropdown([("object 1", 1)], value=1, label="Active object", elem_id="live-object")
+            w.click_mode = click_mode_radio(CLICK_MODES, "live-click-mode")
+            w.object_dd = gr.Dropdown([("object 1", 1)], value=1, label="Active object", elem_id="live-object")
             with gr.Row():
-                add_obj_btn = gr.Button("+ Object", size="sm", elem_id="live-add-object")
-                undo_btn = gr.Button("↶ Undo", size="sm", elem_id="live-undo")
-                clear_btn = gr.Button("Clear", size="sm", elem_id="live-clear")
-            size_dd = gr.Dropdown(
+                w.add_obj_btn = gr.Button("+ Object", size="sm", elem_id="live-add-object")
+                w.undo_btn = gr.Button("↶ Undo", size="sm", elem_id="live-undo")
+                w.clear_btn = gr.Button("Clear", size="sm", elem_id="live-clear")
+            w.size_dd = gr.Dropdown(
                 [("auto: measured on this machine", "auto")] + [(f"{s} px", s) for s in CPU_SIZES],
                 value="auto",
                 label="Processing size (short side)",
                 info="auto: 480 on a GPU; on a CPU the largest that keeps up with 8 FPS",
                 elem_id="live-size",
             )
-            dl_overlay = gr.DownloadButton("Overlay video (mp4)", interactive=False, elem_id="live-dl-overlay")
-            dl_masks = gr.DownloadButton("Masks (zip)", interactive=False, elem_id="live-dl-masks")
-            dl_bundle = gr.DownloadButton("Live session: video, masks, memory trace (zip)", interactive=False, elem_id="live-dl-bundle")
+            w.dl_overlay = gr.DownloadButton("Overlay video (mp4)", interactive=False, elem_id="live-dl-overlay")
+            w.dl_masks = gr.DownloadButton("Masks (zip)", interactive=False, elem_id="live-dl-masks")
+            w.dl_bundle = gr.DownloadButton("Live session: video, masks, memory trace (zip)", interactive=False, elem_id="live-dl-bundle")
 
-    w = LiveWidgets(state, camera, output, status, freeze_btn, track_btn, reset_btn, stop_btn, frozen, click_mode,
-                    object_dd, add_obj_btn, undo_btn, clear_btn, size_dd, dl_overlay, dl_masks, dl_bundle, registry)
-    _wire(demo, w, weights_input)
+    _wire(demo, w.complete(), weights_input)
     return w
 
 
@@ -219,18 +226,19 @@ def _wire(demo: gr.Blocks, w: LiveWidgets, weights_input: Any) -> None:
     def view(s: LiveSession, error: str = "") -> dict:
         return {w.state: s, w.frozen: s.frozen_view(), w.status: status_html(s, error), w.object_dd: _objects_update(s)}
 
-    def apply(s: LiveSession | None, request: gr.Request, fn, *args) -> dict:
-        """Run an action; UserError and FrameError become a message in the status, never a traceback."""
+    def apply(s: LiveSession | None, request: gr.Request, fn, show=None) -> dict:
+        """Run an action; UserError and FrameError become a message in the status, never a
+        traceback. `show` turns the action's result into more component updates."""
         s = session(s, request)
         try:
-            fn(s, *args)
+            result = fn(s)
         except (UserError, FrameError) as err:
             return view(s, str(err))
-        return view(s)
+        return {**view(s), **show(result)} if show else view(s)
 
-    def action(fn):
+    def action(fn, show=None):
         def run(s: LiveSession | None, request: gr.Request) -> dict:
-            return apply(s, request, fn)
+            return apply(s, request, fn, show)
 
         return run
 
@@ -290,24 +298,9 @@ def _wire(demo: gr.Blocks, w: LiveWidgets, weights_input: Any) -> None:
     w.track_btn.click(on_track, [w.state, weights_input, w.size_dd], view_outputs + [w.output, w.dl_overlay, w.dl_masks, w.dl_bundle],
                       api_visibility="private", concurrency_id="live-track", concurrency_limit=LIMITS.max_streams)
 
-    def on_reset(s, request: gr.Request):
-        s = session(s, request)
-        try:
-            result = s.reset_memory()
-        except UserError as err:
-            return view(s, str(err))
-        return {**view(s), w.output: image_html(result.overlay())}
-
+    on_reset = action(lambda s: s.reset_memory(), show=lambda result: {w.output: image_html(result.overlay())})
     w.reset_btn.click(on_reset, w.state, view_outputs + [w.output], api_visibility="private")
-
-    def on_stop(s, request: gr.Request):
-        s = session(s, request)
-        try:
-            downloads = s.stop()
-        except UserError as err:
-            return view(s, str(err))
-        return {**view(s), **_downloads(w, downloads)}
-
+    on_stop = action(lambda s: s.stop(), show=lambda downloads: _downloads(w, downloads))
     w.stop_btn.click(on_stop, w.state, view_outputs + [w.dl_overlay, w.dl_masks, w.dl_bundle], api_visibility="private")
 
     def on_unload(request: gr.Request) -> None:
