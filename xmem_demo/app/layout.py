@@ -42,9 +42,21 @@ def click_model_line(segmenter) -> str:
     return f"Click-to-mask: **{segmenter.label}**."
 
 
+class Components:
+    """Base of a dataclass that names a page's components: each field starts as None and is
+    assigned once, where its component is created; `complete()` then checks none was missed."""
+
+    def complete(self):
+        """Self, once every component exists (a field left unassigned is a layout bug)."""
+        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
+        if missing:
+            raise RuntimeError(f"{type(self).__name__}: the layout did not create: {', '.join(missing)}")
+        return self
+
+
 @dataclass
-class Widgets:
-    """The page's components, by name: declared here, created (and assigned) once in
+class Widgets(Components):
+    """The Clip tab's components, by name: declared here, created (and assigned) once in
     `build_layout`, wired in ui.py."""
 
     state: Any = None
@@ -93,13 +105,6 @@ class Widgets:
     api_y: Any = None
     api_positive: Any = None
     api_click_btn: Any = None
-
-    def complete(self) -> "Widgets":
-        """Self, once every component exists (a field left unassigned is a layout bug)."""
-        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
-        if missing:
-            raise RuntimeError(f"build_layout did not create: {', '.join(missing)}")
-        return self
 
     @property
     def view_outputs(self) -> list:

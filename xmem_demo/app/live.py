@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -23,7 +23,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..live import FrameError, LiveResult
 from ..live.tracker import CPU_SIZES
-from .layout import CLICK_MODES, click_mode_radio, clickable_frame
+from .layout import CLICK_MODES, Components, click_mode_radio, clickable_frame
 from .limits import SESSION_TTL_S
 from .live_session import LIMITS, LiveRegistry, LiveSession, close_live_session
 from .models import get_model
@@ -122,7 +122,7 @@ def status_html(s: LiveSession | None, error: str = "") -> str:
 
 
 @dataclass
-class LiveWidgets:
+class LiveWidgets(Components):
     """The Live tab's components, by name: created (and assigned) once in `build_live_tab`."""
 
     registry: LiveRegistry
@@ -144,13 +144,6 @@ class LiveWidgets:
     dl_overlay: Any = None
     dl_masks: Any = None
     dl_bundle: Any = None
-
-    def complete(self) -> "LiveWidgets":
-        """Self, once every component exists (a field left unassigned is a layout bug)."""
-        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
-        if missing:
-            raise RuntimeError(f"build_live_tab did not create: {', '.join(missing)}")
-        return self
 
 
 def _objects_update(s: LiveSession):
