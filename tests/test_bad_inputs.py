@@ -181,12 +181,6 @@ def test_cli_official_weights_offline(f, capsys, monkeypatch, tmp_path):
 
 
 # ---- the Python API -------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    return XMem(ModelConfig(**TINY)).eval()
-
-
 def _frames(n=3, h=H, w=W, dtype=np.uint8, scale=1):
     return [np.full((h, w, 3), 100 * scale, dtype) for _ in range(n)]
 
@@ -235,10 +229,10 @@ API_CASES = {
 
 
 @pytest.mark.parametrize("case", list(API_CASES))
-def test_api_bad_input(tiny, case):
+def test_api_bad_input(tiny_model, case):
     call, exc_type, expected, label = API_CASES[case]
     with pytest.raises(exc_type) as exc:
-        call(tiny)
+        call(tiny_model)
     assert expected in str(exc.value), str(exc.value)
     table.record("API", label, str(exc.value), f"raises {type(exc.value).__name__} before any frame is segmented")
 

@@ -10,9 +10,8 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 
-from xmem_demo import MemoryConfig, ModelConfig, WeightsInfo, XMem
+from xmem_demo import MemoryConfig, WeightsInfo
 from xmem_demo.live import (
     ClipPlayer,
     FrameError,
@@ -29,15 +28,8 @@ from xmem_demo.live.tracker import SizeChoice
 from xmem_demo.weights import MINI_PATH
 
 from .app_fixtures import CLIP_H, CLIP_W, disc_centre, make_frames, write_clip
-from .conftest import TINY
 
 SIZE = SizeChoice(64, {}, "64 px (test)")
-
-
-@pytest.fixture(scope="module")
-def model() -> XMem:
-    torch.manual_seed(0)
-    return XMem(ModelConfig(**TINY)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +147,8 @@ def test_live_config_refuses_unbounded_memory():
         LiveConfig(memory=MemoryConfig(count_long_term_usage=False))
 
 
-def test_tracker_start_step_and_errors(model, frames):
-    tracker = LiveTracker(model, LiveConfig(), SIZE)
+def test_tracker_start_step_and_errors(tiny_model, frames):
+    tracker = LiveTracker(tiny_model, LiveConfig(), SIZE)
     with pytest.raises(FrameError, match="no target"):
         tracker.step(frames[0])
     with pytest.raises(FrameError, match="empty"):
@@ -177,8 +169,8 @@ def test_tracker_start_step_and_errors(model, frames):
         tracker.step(np.zeros((5, 5, 3), np.uint8))
 
 
-def test_tracker_caps_large_frames(model):
-    tracker = LiveTracker(model, LiveConfig(max_side=64), SIZE)
+def test_tracker_caps_large_frames(tiny_model):
+    tracker = LiveTracker(tiny_model, LiveConfig(max_side=64), SIZE)
     frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
     mask = np.zeros((120, 160), np.uint8)
     mask[40:80, 50:100] = 1
@@ -186,9 +178,9 @@ def test_tracker_caps_large_frames(model):
     assert r.frame.shape == (48, 64, 3) and r.labels.shape == (48, 64) and r.labels.any()
 
 
-def test_correct_keeps_memory_and_reset_empties_it(model, frames):
+def test_correct_keeps_memory_and_reset_empties_it(tiny_model, frames):
     cfg = LiveConfig(memory=MemoryConfig(mem_every=1, count_long_term_usage=True))
-    tracker = LiveTracker(model, cfg, SIZE)
+    tracker = LiveTracker(tiny_model, cfg, SIZE)
     tracker.start(frames[0], disc_mask(0))
     for t in range(1, 5):
         tracker.step(frames[t])
@@ -204,10 +196,10 @@ def test_correct_keeps_memory_and_reset_empties_it(model, frames):
     assert tracker.session is None
 
 
-def test_memory_stays_bounded_over_a_long_live_run(model, frames):
+def test_memory_stays_bounded_over_a_long_live_run(tiny_model, frames):
     memory = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=4, num_prototypes=8,
                           max_long_term_elements=40, count_long_term_usage=True)
-    tracker = LiveTracker(model, LiveConfig(memory=memory), SizeChoice(32, {}, "test"))
+    tracker = LiveTracker(tiny_model, LiveConfig(memory=memory), SizeChoice(32, {}, "test"))
     tracker.start(frames[0], disc_mask(0))
     totals, working, long_term = [], [], []
     for t in range(1, 90):
@@ -224,17 +216,17 @@ def test_memory_stays_bounded_over_a_long_live_run(model, frames):
     assert max(totals[45:]) <= max(totals[:45])  # flat: the second half never holds more than the first
 
 
-def test_processing_size_choice(model):
-    assert choose_processing_size(model, LiveConfig(processing_size=96)).size == 96
-    quick = choose_processing_size(model, LiveConfig(candidate_sizes=(32, 48), target_fps=1e-3), (64, 80))
+def test_processing_size_choice(tiny_model):
+    assert choose_processing_size(tiny_model, LiveConfig(processing_size=96)).size == 96
+    quick = choose_processing_size(tiny_model, LiveConfig(candidate_sizes=(32, 48), target_fps=1e-3), (64, 80))
     assert quick.size == 48 and set(quick.seconds_per_frame) == {32, 48} and "largest" in quick.reason
-    hopeless = choose_processing_size(model, LiveConfig(candidate_sizes=(32, 48), target_fps=1e6), (64, 80))
+    hopeless = choose_processing_size(tiny_model, LiveConfig(candidate_sizes=(32, 48), target_fps=1e6), (64, 80))
     assert hopeless.size == 32 and "slower than" in hopeless.reason
 
 
 # ---- the recorder ------------------------------------------------------------------------------
-def test_recorder_writes_masks_video_and_trace(model, frames, tmp_path):
-    tracker = LiveTracker(model, LiveConfig(), SIZE)
+def test_recorder_writes_masks_video_and_trace(tiny_model, frames, tmp_path):
+    tracker = LiveTracker(tiny_model, LiveConfig(), SIZE)
     rec = LiveRecorder(tmp_path / "run", fps=5, max_frames=4)
     rec.add(tracker.start(frames[0], disc_mask(0)), time.monotonic())
     for t in range(1, 6):
@@ -262,7 +254,7 @@ def live_session(tmp_path):
     return LiveSession(tmp_path / "live", segmenter=GrabCutSegmenter)  # the offline click-to-mask
 
 
-def test_live_session_flow(model, frames, live_session, tmp_path):
+def test_live_session_flow(tiny_model, frames, live_session, tmp_path):
     from xmem_demo.app.live import status_html
     from xmem_demo.app.state import UserError
     from xmem_demo.live import LiveResult
@@ -275,12 +267,12 @@ def test_live_session_flow(model, frames, live_session, tmp_path):
     s.freeze()
     mini = WeightsInfo("mini", False, MINI_PATH, "xmem-demo", "", "")  # labelled like the bundled model
     with pytest.raises(UserError, match="no target"):
-        s.track(model, 64, weights=mini)
+        s.track(tiny_model, 64, weights=mini)
     with pytest.raises(UserError, match="outside"):
         s.click(500, 10, True, on_display=False)
     s.click(*disc_centre(0), True, on_display=False)
     assert s.labels().sum() > 100
-    s.track(model, 64, weights=mini)
+    s.track(tiny_model, 64, weights=mini)
     assert s.phase == "tracking"
     html_text = status_html(s)
     assert "mini (not the official XMem)" in html_text and "64 px" in html_text
