@@ -75,15 +75,27 @@ def evaluate(segmenter, frame: np.ndarray, gt: np.ndarray, stateless: bool) -> d
     return out
 
 
+def grabcut_of_this_checkout():
+    """GrabCutSegmenter from the xmem_demo being run: the library's `xmem_demo.clicks`, or, on a
+    checkout from before issue 10 (the --stateless "before" run in docs/click_models.md), the
+    app's `xmem_demo.app.clicks`. Chosen by the package's folder, not by trying the import: with
+    an editable install of a newer checkout, `import xmem_demo.clicks` on an old checkout finds
+    the newer one's package and would measure the wrong code."""
+    import xmem_demo
+
+    if (Path(xmem_demo.__file__).parent / "clicks").is_dir():
+        from xmem_demo.clicks import GrabCutSegmenter
+    else:
+        from xmem_demo.app.clicks import GrabCutSegmenter
+    return GrabCutSegmenter
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN)
     parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
     args = parser.parse_args()
-    try:
-        from xmem_demo.clicks import GrabCutSegmenter
-    except ImportError:  # a checkout from before issue 10 (--stateless compares with it) had it in the app only
-        from xmem_demo.app.clicks import GrabCutSegmenter
+    GrabCutSegmenter = grabcut_of_this_checkout()
 
     data = np.load(args.golden / "golden.npz")
     segmenter = GrabCutSegmenter()
