@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xmem_demo.palette import PALETTE, colorize, davis_palette, overlay
+from xmem_demo.palette import PALETTE, colorize, davis_palette, label_edges, overlay
 
 
 def test_palette_follows_the_bit_interleaving_rule():
@@ -58,3 +58,16 @@ def test_overlay_contour_is_thin_and_separates_touching_objects():
 def test_overlay_rejects_mismatched_sizes():
     with pytest.raises(ValueError, match="differ"):
         overlay(np.zeros((10, 10, 3), np.uint8), np.zeros((5, 10), np.uint8))
+
+
+def test_label_edges_are_object_pixels_next_to_another_label():
+    """The one contour rule both overlays (DAVIS palette, the app's display) draw from."""
+    mask = np.zeros((6, 7), np.uint8)
+    mask[1:5, 1:4] = 1  # a 4 x 3 object
+    mask[1:5, 4:6] = 2  # touching a 4 x 2 object on its right
+    edges = label_edges(mask)
+    assert edges.dtype == bool and not edges[mask == 0].any()  # background is never an edge
+    inner = np.zeros_like(edges)
+    inner[2:4, 2:3] = True  # object 1's pixels whose four neighbours are all 1
+    np.testing.assert_array_equal(edges, (mask > 0) & ~inner)
+    assert not label_edges(np.zeros((4, 4), np.uint8)).any()

@@ -28,6 +28,18 @@ def colorize(mask: np.ndarray) -> np.ndarray:
     return PALETTE[np.asarray(mask).astype(np.int64) % 256]
 
 
+def label_edges(mask: np.ndarray) -> np.ndarray:
+    """The object pixels (label > 0) on a contour: those with a 4-neighbour of another label
+    (background or another object). H x W bool; the overlays draw their outlines from it."""
+    m = np.asarray(mask).astype(np.int32)
+    edge = np.zeros(m.shape, bool)
+    edge[:-1] |= m[:-1] != m[1:]
+    edge[1:] |= m[1:] != m[:-1]
+    edge[:, :-1] |= m[:, :-1] != m[:, 1:]
+    edge[:, 1:] |= m[:, 1:] != m[:, :-1]
+    return edge & (m > 0)
+
+
 def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5, contour: bool = True) -> np.ndarray:
     """Tint each object with its palette colour and outline it; background is left as is."""
     frame = np.asarray(frame, np.uint8)
@@ -40,14 +52,6 @@ def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5, contour: bo
     out[fg] = (1 - alpha) * out[fg] + alpha * colours[fg]
     out = out.astype(np.uint8)
     if contour and fg.any():
-        # A pixel is on a contour if a 4-neighbour has a different label.
-        m = mask.astype(np.int32)
-        edge = np.zeros_like(fg)
-        edge[:-1] |= m[:-1] != m[1:]
-        edge[1:] |= m[1:] != m[:-1]
-        edge[:, :-1] |= m[:, :-1] != m[:, 1:]
-        edge[:, 1:] |= m[:, 1:] != m[:, :-1]
-        edge &= fg
-        edge = cv2.dilate(edge.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool) & fg
+        edge = cv2.dilate(label_edges(mask).astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool) & fg
         out[edge] = colours[edge].astype(np.uint8)
     return out

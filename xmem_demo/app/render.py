@@ -8,6 +8,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..palette import label_edges
 from .limits import DISPLAY_MAX_SIDE
 from .state import Click, ObjectInfo
 
@@ -62,13 +63,7 @@ def display_overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) 
     lut = np.array([object_color(i) for i in range(int(labels.max()) + 1)], np.float32)
     out = frame.astype(np.float32)
     out[fg] = (1 - alpha) * out[fg] + alpha * lut[labels[fg].astype(np.int64)]
-    m = labels.astype(np.int32)
-    edge = np.zeros_like(fg)  # object pixels with a 4-neighbour of another label
-    edge[:-1] |= m[:-1] != m[1:]
-    edge[1:] |= m[1:] != m[:-1]
-    edge[:, :-1] |= m[:, :-1] != m[:, 1:]
-    edge[:, 1:] |= m[:, 1:] != m[:, :-1]
-    edge &= fg
+    edge = label_edges(labels)
     width = max(1, round(max(frame.shape[:2]) / 600))
     kernel = np.ones((2 * width - 1, 2 * width - 1), np.uint8)
     white = cv2.dilate(edge.astype(np.uint8), kernel).astype(bool) & fg
