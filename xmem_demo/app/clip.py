@@ -13,7 +13,7 @@ from ..resources import EXAMPLES_DIR
 from ..video import MaskError as VideoMaskError
 from ..masks import read_annotation
 from ..video import VideoError, check_mask_shape, open_video
-from .limits import MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE, VIDEO_EXTENSIONS
+from .limits import CLIP_EXTENSIONS, MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE
 from .state import ClipInfo, UserError
 
 EXAMPLES_ENV = "XMEM_DEMO_EXAMPLES"  # another folder of example clips (tests, classrooms)
@@ -28,7 +28,7 @@ def example_clips(folder: Path | None = None) -> list[str]:
     folder = examples_dir() if folder is None else folder
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in CLIP_EXTENSIONS)
 
 
 def inspect_clip(path: str | Path, display_name: str | None = None) -> ClipInfo:
@@ -37,8 +37,8 @@ def inspect_clip(path: str | Path, display_name: str | None = None) -> ClipInfo:
     name = display_name or path.name
     if not path.exists():
         raise UserError(f"'{name}' was not found")
-    if path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise UserError(f"'{name}' is not a supported video: use one of {', '.join(VIDEO_EXTENSIONS)}")
+    if path.suffix.lower() not in CLIP_EXTENSIONS:
+        raise UserError(f"'{name}' is not a supported video: use one of {', '.join(CLIP_EXTENSIONS)}")
     if path.stat().st_size == 0:
         raise UserError(f"'{name}' is an empty file (0 bytes)")
     try:

@@ -15,10 +15,10 @@ from ..clicks import choose_segmenter, resolve_click_model, sam2_installed
 from ..weights import offline
 from .clip import example_clips
 from .limits import (
+    CLIP_EXTENSIONS,
     DEFAULT_WORKING_SIZE_CPU,
     DEFAULT_WORKING_SIZE_GPU,
     SESSION_TTL_S,
-    VIDEO_EXTENSIONS,
     WORKING_SIZES,
     limits_markdown,
 )
@@ -209,7 +209,7 @@ def clip_section(w: Widgets) -> None:
             w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
         with gr.Tab("Upload"):
             w.upload = gr.File(
-                label=f"Video ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)})",
+                label=f"Video ({', '.join(e.lstrip('.') for e in CLIP_EXTENSIONS)})",
                 file_count="single",
                 elem_id="upload-clip",
             )

@@ -14,7 +14,9 @@ MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
 MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
 MAX_SHORT_SIDE = 2160  # pixels on the short side
 MAX_UPLOAD = "2gb"  # largest upload the server accepts (Gradio's max_file_size)
-VIDEO_EXTENSIONS = SUPPORTED  # what xmem_demo.video opens (video files and GIFs): one list
+# What xmem_demo.video opens (video files and GIFs): one list. Not named VIDEO_EXTENSIONS:
+# xmem_demo.video.VIDEO_EXTENSIONS is the video files alone (no GIF).
+CLIP_EXTENSIONS = SUPPORTED
 MASK_EXTENSIONS = (".png",)
 
 # Objects: one label id each (1..MAX_OBJECTS) in the uint8 index masks (the library's limit).
@@ -52,7 +54,7 @@ MAX_WORKING_PIXELS = _LIB_MAX_WORKING_PIXELS
 
 def limits_markdown() -> str:
     """The limits as one short paragraph for the UI."""
-    exts = ", ".join(e.lstrip(".") for e in VIDEO_EXTENSIONS)
+    exts = ", ".join(e.lstrip(".") for e in CLIP_EXTENSIONS)
     return (
         f"**Limits:** clips up to {MAX_FRAMES:,} frames and {MAX_SIDE}×{MAX_SHORT_SIDE} pixels (4K), "
         f"uploads up to {MAX_UPLOAD.upper()}; "
