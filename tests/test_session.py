@@ -276,3 +276,18 @@ def test_hooks_share_one_record_that_no_hook_changes(tiny_model):
         assert all(isinstance(a, np.ndarray) for a in arrays)
     c = next(r.consolidation for r in full.records if r.consolidation)
     assert isinstance(c.prototype_indices, list) and all(isinstance(o, tuple) for o in c.prototype_origins)
+
+
+def test_the_session_never_changes_the_callers_training_mode(tiny_model):
+    """The optimized session runs an eval-mode copy; optimize=False runs the model as given, so a
+    model still in training mode (BatchNorm on batch statistics) is refused, not flipped."""
+    model = type(tiny_model)(tiny_model.config)
+    model.load_state_dict(tiny_model.state_dict())
+    model.train()
+    session = InferenceSession(model, MemoryConfig())
+    assert model.training and not session.model.training
+    with pytest.raises(ValueError, match=r"call model.eval\(\) first"):
+        InferenceSession(model, MemoryConfig(), optimize=False)
+    assert model.training
+    model.eval()
+    assert InferenceSession(model, MemoryConfig(), optimize=False).model is model

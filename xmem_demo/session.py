@@ -123,10 +123,14 @@ class InferenceSession:
         if optimize:
             layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
             model = make_inference_network(model, InferenceOptions(layout=layout))
+        elif model.training:
+            # BatchNorm in training mode would normalise with each frame's own statistics; the
+            # session never flips the caller's mode, so it asks (the optimized copy is eval).
+            raise ValueError("InferenceSession(optimize=False) runs the model as given: call model.eval() first")
         elif channels_last is not None and uses_channels_last(model) != channels_last:
             fmt = torch.channels_last if channels_last else torch.contiguous_format
             model = copy.deepcopy(model).to(memory_format=fmt)  # never the caller's model in place
-        self.model = model if optimize else model.eval()
+        self.model = model
         self.config = config
         self.device = next(model.parameters()).device
         self.working_size = None if working_size in (None, -1) else int(working_size)
