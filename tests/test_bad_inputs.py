@@ -135,7 +135,7 @@ CLI_CASES = {
     "probs no folder": (flags("--save-probs", "{f}/no/p.npz"), "does not exist", "--save-probs in a missing folder"),
     "probs suffix": (flags("--save-probs", "{f}/p.txt"), "must end in .npz", "--save-probs p.txt"),
     "probs unwritable": (flags("--save-probs", "/proc/p.npz"), "cannot write into", "--save-probs /proc/p.npz"),
-    "weights name": (Segment(weights="xmem-large"), "is unknown", "--weights xmem-large"),
+    "weights name": (Segment(weights="xmem-large"), "unknown weights 'xmem-large'", "--weights xmem-large"),
     "weights missing": (Segment(weights="nope.pth"), "not found", "--weights a missing .pth"),
     "weights folder": (Segment(weights="folder.pth"), "is a folder", "--weights a folder"),
     "weights zeros": (Segment(weights="zeros.pth"), "cannot load checkpoint", "--weights 100 zero bytes"),

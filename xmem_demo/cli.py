@@ -127,7 +127,7 @@ class SegmentPlan:
 
 def check_weights_argument(name: str) -> None:
     """Cheap checks of --weights (no download, no load): known name, or an existing file."""
-    from .weights import OFFICIAL_FILES, WeightsError, cached_path, offline
+    from .weights import OFFICIAL_FILES, WeightsError, cached_path, offline, weights_file
 
     if name in ("auto", "mini"):
         return
@@ -138,15 +138,7 @@ def check_weights_argument(name: str) -> None:
                 f"place {OFFICIAL_FILES[name]} at {cached_path(name)} or use --weights mini"
             )
         return
-    path = Path(name)
-    if path.suffix.lower() not in (".pth", ".pt") and not path.exists():
-        raise WeightsError(
-            f"--weights '{name}' is unknown: use auto, mini, {', '.join(OFFICIAL_FILES)}, or a .pth file"
-        )
-    if not path.exists():
-        raise WeightsError(f"--weights: file '{path}' not found")
-    if path.is_dir():
-        raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
+    weights_file(name)
 
 
 def plan_segment(args: argparse.Namespace) -> SegmentPlan:

@@ -407,16 +407,23 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
         except (WeightsError, OSError) as err:
             return mini_choice(f"the official weights are unavailable: {err}")
         return mini_choice("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
+    path = weights_file(name)
+    return WeightsChoice(str(path), path, False, file_notice(path))
+
+
+def weights_file(name: str) -> Path:
+    """A weights choice that is not a known name, as a checkpoint file: it must exist and be a
+    file. Cheap (nothing is read); the CLI checks --weights with it before any work starts."""
     path = Path(name)
-    if path.suffix in (".pth", ".pt") or path.exists():
-        if not path.exists():
-            raise WeightsError(f"--weights: file '{path}' not found")
-        if path.is_dir():
-            raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
-        return WeightsChoice(str(path), path, False, file_notice(path))
-    raise WeightsError(
-        f"unknown weights '{name}': use auto, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
-    )
+    if path.suffix.lower() not in (".pth", ".pt") and not path.exists():
+        raise WeightsError(
+            f"unknown weights '{name}': use auto, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
+        )
+    if not path.exists():
+        raise WeightsError(f"--weights: file '{path}' not found")
+    if path.is_dir():
+        raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
+    return path
 
 
 def mini_choice(reason: str) -> WeightsChoice:
