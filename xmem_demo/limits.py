@@ -13,6 +13,8 @@ keeps one run near or under a few GB.
 
 from __future__ import annotations
 
+from .geometry import FrameGeometry  # the stride-16 grid, defined once
+
 # ---- frames --------------------------------------------------------------------------------
 MIN_SIDE = 16  # pixels: frames (and clips) smaller than this in either dimension are refused
 MAX_WORKING_PIXELS = 1920 * 1080  # pixels per frame at the working resolution (1080p)
@@ -32,7 +34,8 @@ DISK_MARGIN_BYTES = 256 * 2**20  # --save-probs is refused unless this much woul
 
 def estimate_affinity_bytes(height: int, width: int, memory_frames: int = 10) -> int:
     """float32 bytes of the working-memory affinity for one frame of h x w working pixels."""
-    cells = -(-height // 16) * -(-width // 16)
+    rows, cols = FrameGeometry.for_frame((height, width)).grid_hw
+    cells = rows * cols
     return 4 * memory_frames * cells * cells
 
 
