@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.app_fixtures import free_port, launch_subprocess, wait_for_http  # noqa: E402
 from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.test_live_browser import JUDO_TARGET, click_fraction, wait_for_count, write_y4m  # noqa: E402
+from tests.browser.test_live_browser import start_live, write_y4m  # noqa: E402
 
 OBSERVER = """() => {
   const target = document.querySelector('#live-output');
@@ -81,22 +81,7 @@ def main() -> None:
             page.set_default_timeout(120_000)
             page.on("request", lambda r: sends.append(time.monotonic()) if re.search(r"/stream/[^/]+$", r.url) and r.method == "POST" else None)
             page.expose_function("liveShown", lambda: shown.append(time.monotonic()))
-            page.goto(url)
-            page.get_by_role("tab", name="Live (camera)").click()
-            if args.size != "auto":
-                box = page.locator("#live-size input").first
-                box.click()
-                box.fill(f"{args.size} px")
-                box.press("Enter")
-            page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
-            page.locator("#live-camera button", has_text="Record").first.click()
-            wait_for_count(page, r"camera frames received: (\d+)", 3)
-            page.locator("#live-freeze").click()
-            page.get_by_text("annotating").first.wait_for()
-            click_fraction(page, "#live-frozen", *JUDO_TARGET)
-            time.sleep(2.0)
-            page.locator("#live-track").click()
-            wait_for_count(page, r"frames segmented: (\d+)", 3, timeout=180)
+            start_live(page, url, size=None if args.size == "auto" else args.size, segmented=3, timeout=180)
             page.evaluate(OBSERVER)
             sends.clear()
             shown.clear()

@@ -90,10 +90,17 @@ def click_fraction(page, selector: str, fx: float, fy: float) -> None:
     page.mouse.click(left + fx * nat_w * shown, top + fy * nat_h * shown)
 
 
-def start_live(page, url: str) -> None:
-    """Open the Live tab, start the camera stream, freeze a frame, click the target, press Track."""
+def start_live(page, url: str, size: str | None = None, segmented: int = 2, timeout: float = 120) -> None:
+    """Open the Live tab, start the camera stream, freeze a frame, click the target, press Track;
+    return once `segmented` frames are segmented. `size`: a processing size to type into the
+    tab (e.g. "240"; None keeps auto). benchmarks/live_browser.py starts its runs with it too."""
     page.goto(url)
     page.get_by_role("tab", name="Live (camera)").click()
+    if size is not None:
+        box = page.locator("#live-size input").first
+        box.click()
+        box.fill(f"{size} px")
+        box.press("Enter")
     page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
     page.locator("#live-camera button", has_text="Record").first.click()
     wait_for_count(page, r"camera frames received: (\d+)", 3)
@@ -103,7 +110,7 @@ def start_live(page, url: str) -> None:
     page.locator("#live-frozen img").first.wait_for()
     time.sleep(1.0)
     page.locator("#live-track").click()
-    wait_for_count(page, r"frames segmented: (\d+)", 2, timeout=120)
+    wait_for_count(page, r"frames segmented: (\d+)", segmented, timeout=timeout)
 
 
 def test_live_tab_tracks_the_fake_camera(camera_browser, app_server, app_url, tmp_path):
