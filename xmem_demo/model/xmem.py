@@ -14,7 +14,7 @@ from torch import nn
 from ..config import ModelConfig
 from .blocks import soft_aggregate
 from .decoder import Decoder
-from .encoders import KeyEncoder, KeyProjection, ValueEncoder
+from .encoders import KeyProjection, ValueEncoder, make_key_encoder
 
 if TYPE_CHECKING:
     from .inference import InferenceReport
@@ -30,7 +30,7 @@ class XMem(nn.Module):
     def __init__(self, config: ModelConfig = ModelConfig()) -> None:
         super().__init__()
         self.config = config
-        self.key_encoder = KeyEncoder(config)
+        self.key_encoder = make_key_encoder(config)
         self.value_encoder = ValueEncoder(config)
         self.key_proj = KeyProjection(config.f16_dim, config.key_dim)
         self.decoder = Decoder(config)
