@@ -9,7 +9,8 @@ if [ "${XMEM_INSTALL_QUIET:-1}" = "0" ]; then QUIET="--progress-bar=on"; fi
 echo "== install 1/3: torch 2.13.0 (CPU build)"
 python3 -m pip install $QUIET torch==2.13.0
 echo "== install 2/3: xmem-demo and its app, notebook and test packages"
-python3 -m pip install $QUIET -e ".[app,notebooks,dev]"
+# (decord: the faster video reader, where its wheels exist; elsewhere the extra installs nothing)
+python3 -m pip install $QUIET -e ".[app,notebooks,dev,decord]"
 echo "== install 3/3: sam2 (the SAM 2.1 click model's code; its weights: docs/click_models.md)"
 # The SAM 2.1 click model (docs/click_models.md): the `sam2` package without its declared torch /
 # torchvision requirements (its hydra-core and iopath come with the app extra above), built

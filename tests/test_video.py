@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 
+import av
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -11,6 +13,19 @@ from PIL import Image
 
 from xmem_demo.errors import MaskError, VideoError
 from xmem_demo.palette import colorize
+from xmem_demo.resources import EXAMPLE_CLIP
+
+HAS_DECORD = importlib.util.find_spec("decord") is not None
+needs_decord = pytest.mark.skipif(not HAS_DECORD, reason="decord is not installed (the optional accelerator)")
+# Every decoder this machine has: tests that read video files run once per decoder.
+DECODERS = ["pyav", "decord"] if HAS_DECORD else ["pyav"]
+
+
+@pytest.fixture(params=DECODERS)
+def decoder(request, monkeypatch):
+    """Run the test with $XMEM_DEMO_VIDEO_DECODER set to each available decoder."""
+    monkeypatch.setenv("XMEM_DEMO_VIDEO_DECODER", request.param)
+    return request.param
 from xmem_demo.video import (
     MP4_ENCODERS,
     DamagedVideoReader,
@@ -18,11 +33,12 @@ from xmem_demo.video import (
     FrameFolderReader,
     GifReader,
     Mp4Writer,
-    OpenCVReader,
+    PyAVReader,
     VideoInfo,
     check_mask_shape,
     choose_reader,
     mp4_encoder,
+    video_decoder,
     open_video,
     read_index_mask,
     resize_short_side,
@@ -54,7 +70,11 @@ def mp4(tmp_path_factory):
 
 
 def test_mp4_writer_makes_browser_playable_h264(mp4):
-    assert mp4_encoder() == "libx264" == MP4_ENCODERS[0]  # the bundled ffmpeg has libx264
+    assert mp4_encoder() == "libx264" == MP4_ENCODERS[0]  # PyAV's wheels bundle libx264
+    with av.open(str(mp4)) as container:  # probed by PyAV and by a separate ffmpeg executable
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.width, stream.height) == (50, 36) and float(stream.average_rate) == pytest.approx(12)
     reader = imageio_ffmpeg.read_frames(str(mp4))
     meta = next(reader)
     reader.close()
@@ -64,7 +84,7 @@ def test_mp4_writer_makes_browser_playable_h264(mp4):
     assert 0 <= data.find(b"moov") < data.find(b"mdat")  # +faststart: the index comes first
 
 
-def test_mp4_round_trip(mp4):
+def test_mp4_round_trip(mp4, decoder):
     frames = gradient_frames()
     with open_video(mp4) as src:
         assert src.info == VideoInfo(str(mp4), 7, src.info.fps, 50, 36, "video")
@@ -77,7 +97,7 @@ def test_mp4_round_trip(mp4):
             src.get(7)
 
 
-def test_mp4_streams_with_start_stop_step(mp4):
+def test_mp4_streams_with_start_stop_step(mp4, decoder):
     with open_video(mp4) as src:
         everything = [src.get(i) for i in range(len(src))]
         it = src.iter_frames(start=1, stop=7, step=2, batch=2)
@@ -92,7 +112,7 @@ def test_mp4_streams_with_start_stop_step(mp4):
             list(src.iter_frames(step=0))
 
 
-def test_mp4_writer_accepts_gray_and_rejects_size_changes(tmp_path):
+def test_mp4_writer_accepts_gray_and_rejects_size_changes(tmp_path, decoder):
     with Mp4Writer(tmp_path / "g.mp4", fps=5) as w:
         w.write(np.full((16, 16), 200, np.uint8))
         with pytest.raises(ValueError, match="differs"):
@@ -103,15 +123,15 @@ def test_mp4_writer_accepts_gray_and_rejects_size_changes(tmp_path):
         np.testing.assert_array_equal(first, again)
 
 
-def test_narrow_video_decord_misreads_is_read_through_opencv(tmp_path, mp4):
-    # decord returns mis-strided frames for some narrow widths (16, 48, ...); OpenCV takes over.
+def test_narrow_video_is_read_through_pyav_with_either_decoder(tmp_path, mp4, decoder):
+    # decord returns mis-strided frames for some narrow widths (16, 48, ...); PyAV takes over.
     with open_video(mp4) as src:
-        assert src.backend == "decord"
+        assert src.backend == decoder
     with Mp4Writer(tmp_path / "n.mp4", fps=10) as w:
         for t in range(25):
             w.write(np.full((20, 48, 3), 8 * t, np.uint8))
     with open_video(tmp_path / "n.mp4") as src:
-        assert src.backend == "opencv" and (len(src), src.info.width, src.info.height) == (25, 48, 20)
+        assert src.backend == "pyav" and (len(src), src.info.width, src.info.height) == (25, 48, 20)
         for t in (0, 24, 3, 4, 10, 2, 23):  # jumps back and forth, short steps forward
             frame = src.get(t)
             assert frame.shape == (20, 48, 3) and abs(frame.mean() - 8 * t) < 3, t
@@ -170,20 +190,20 @@ def test_gif(tmp_path):
         ("clip.gif", b"GIF89a-not-really", "'clip.gif': cannot read this GIF"),
     ],
 )
-def test_bad_files_give_a_video_error_naming_the_file(tmp_path, name, content, message):
+def test_bad_files_give_a_video_error_naming_the_file(tmp_path, name, content, message, decoder):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(VideoError, match=message):
         open_video(tmp_path / name)
 
 
-def test_truncated_mp4(tmp_path, mp4):
+def test_truncated_mp4(tmp_path, mp4, decoder):
     data = mp4.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
     with pytest.raises(VideoError, match="cut.mp4"), open_video(tmp_path / "cut.mp4") as src:
         list(src.iter_frames())
 
 
-def test_zero_frame_video(tmp_path):
+def test_zero_frame_video(tmp_path, decoder):
     path = tmp_path / "none.mp4"
     subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=32x32:r=5",
@@ -280,7 +300,7 @@ def test_mask_shape_message():
 @pytest.fixture(scope="module")
 def one_clip_of_each_kind(tmp_path_factory, mp4):
     """The same 7 gradient frames as a folder, a GIF and an MP4, plus a narrow MP4 that decord
-    mis-strides and a truncated MP4: one file for each reader."""
+    mis-strides and truncated MP4s: one file for each reader."""
     root = tmp_path_factory.mktemp("kinds")
     frames = gradient_frames()
     (root / "folder").mkdir()
@@ -302,14 +322,19 @@ def one_clip_of_each_kind(tmp_path_factory, mp4):
             "cut": root / "cut.mp4", "tail": root / "tail.mp4"}
 
 
+READER_OF_DECODER = {"pyav": (PyAVReader, "pyav"), "decord": (DecordReader, "decord")}
+
+
 @pytest.mark.parametrize("kind, reader_type, backend", [
     ("folder", FrameFolderReader, "pillow"),
     ("gif", GifReader, "pillow"),
-    ("mp4", DecordReader, "decord"),
-    ("narrow", OpenCVReader, "opencv"),
+    ("mp4", None, None),  # the chosen decoder's reader
+    ("narrow", PyAVReader, "pyav"),
     ("cut", DamagedVideoReader, "opencv"),
 ])
-def test_the_chooser_picks_one_reader_per_kind_of_file(one_clip_of_each_kind, kind, reader_type, backend):
+def test_the_chooser_picks_one_reader_per_kind_of_file(one_clip_of_each_kind, kind, reader_type, backend, decoder):
+    if reader_type is None:
+        reader_type, backend = READER_OF_DECODER[decoder]
     reader = choose_reader(one_clip_of_each_kind[kind])
     try:
         assert type(reader) is reader_type and reader.backend == backend
@@ -326,26 +351,29 @@ def test_the_chooser_picks_one_reader_per_kind_of_file(one_clip_of_each_kind, ki
         reader.close()
 
 
-def test_a_narrow_video_keeps_decords_count_and_rate_when_opencv_reads_it(one_clip_of_each_kind):
+@needs_decord
+def test_decord_mis_strides_a_narrow_video_and_pyav_reads_it_with_the_same_count_and_rate(one_clip_of_each_kind):
     path = one_clip_of_each_kind["narrow"]
     probe = DecordReader(path)
-    assert probe.mis_strided  # why the chooser turns to OpenCV for this file
+    assert probe.mis_strided  # why the chooser turns to PyAV for this file
+    count, fps = probe.info.num_frames, probe.info.fps
     probe.close()
     assert not DecordReader(one_clip_of_each_kind["mp4"]).mis_strided
-    reader = choose_reader(path)
-    assert (reader.info.num_frames, reader.info.fps, reader.info.width, reader.info.height) == (7, pytest.approx(10), 48, 20)
+    reader = PyAVReader(path)
+    assert (reader.info.num_frames, reader.info.fps, reader.info.width, reader.info.height) == (count, fps, 48, 20)
+    assert (count, fps) == (7, pytest.approx(10))
     reader.close()
 
 
-def test_the_chooser_only_skips_the_end_check_when_asked(one_clip_of_each_kind):
+def test_the_chooser_only_skips_the_end_check_when_asked(one_clip_of_each_kind, decoder):
     """check_end=True decodes the last frame at open, so a file cut short at its end is read as
-    damaged at once; without it decord takes the file whole (for clips already checked once)."""
+    damaged at once; without it the decoder takes the file whole (for clips already checked once)."""
     tail = one_clip_of_each_kind["tail"]
     checked = choose_reader(tail, check_end=True)
     assert type(checked) is DamagedVideoReader and checked.info.num_frames < 20 and "of the 20" in checked.damage
     checked.close()
     lazy = choose_reader(tail, check_end=False)
-    assert type(lazy) is DecordReader and lazy.info.num_frames == 20 and lazy.damage is None
+    assert type(lazy) is READER_OF_DECODER[decoder][0] and lazy.info.num_frames == 20 and lazy.damage is None
     lazy.close()
 
 
@@ -355,9 +383,67 @@ def test_the_chooser_only_skips_the_end_check_when_asked(one_clip_of_each_kind):
     ("clip.gif", b"GIF89a-not-really", "cannot read this GIF"),
     ("clip.mp4", np.random.default_rng(0).bytes(5000), "no frame of this file can be decoded"),
 ])
-def test_the_chooser_refuses_what_no_reader_can_decode(tmp_path, name, content, message):
+def test_the_chooser_refuses_what_no_reader_can_decode(tmp_path, name, content, message, decoder):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(VideoError, match=f"'{name}': {message}"):
         choose_reader(tmp_path / name)
     with pytest.raises(VideoError, match="not found"):
         choose_reader(tmp_path / "missing.mp4")
+
+
+# ---- PyAV (the default) and decord (the accelerator) give the same frames --------------------
+@needs_decord
+def test_pyav_and_decord_decode_the_bundled_clip_byte_for_byte_alike():
+    pyav, decord = PyAVReader(EXAMPLE_CLIP), DecordReader(EXAMPLE_CLIP)
+    try:
+        assert pyav.info == decord.info  # frame count, fps, size
+        everything = list(range(pyav.info.num_frames))
+        for a, b in zip(pyav.get_batch(everything), decord.get_batch(everything), strict=True):
+            np.testing.assert_array_equal(a, b)
+        for i in (40, 3, 61, 0, 17, 18, 35):  # random access: seeks back and forth
+            np.testing.assert_array_equal(pyav.get(i), decord.get(i))
+    finally:
+        pyav.close()
+        decord.close()
+
+
+@pytest.mark.parametrize("gop", [1, 5, 250])  # every frame a keyframe; short and long keyframe intervals (B-frames)
+def test_pyav_random_access_equals_decoding_in_order(tmp_path, gop):
+    """Frame i by seeking is frame i of a plain sequential decode, in any order of access."""
+    path = tmp_path / "noise.mp4"
+    rng = np.random.default_rng(gop)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": str(gop), "bf": "2"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(40):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        in_order = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(in_order) == 40
+    reader = PyAVReader(path)
+    try:
+        assert reader.info.num_frames == 40 and reader.info.fps == pytest.approx(25)
+        for i in (39, 0, 20, 21, 22, 5, 38, 1, 30, 12):
+            np.testing.assert_array_equal(reader.get(i), in_order[i], err_msg=f"frame {i}")
+        for got, want in zip(reader.get_batch(range(7, 40, 4)), in_order[7:40:4], strict=True):
+            np.testing.assert_array_equal(got, want)
+    finally:
+        reader.close()
+
+
+def test_the_decoder_is_pyav_without_decord_and_the_variable_is_checked(monkeypatch):
+    monkeypatch.setenv("XMEM_DEMO_VIDEO_DECODER", "pyav")
+    assert video_decoder() == "pyav"
+    monkeypatch.setenv("XMEM_DEMO_VIDEO_DECODER", "auto")
+    assert video_decoder() == ("decord" if HAS_DECORD else "pyav")
+    monkeypatch.setenv("XMEM_DEMO_VIDEO_DECODER", "ffmpeg")
+    with pytest.raises(VideoError, match="XMEM_DEMO_VIDEO_DECODER='ffmpeg': give one of auto, pyav, decord"):
+        video_decoder()
+    if not HAS_DECORD:
+        monkeypatch.setenv("XMEM_DEMO_VIDEO_DECODER", "decord")
+        with pytest.raises(VideoError, match="decord is not installed"):
+            video_decoder()

@@ -2,9 +2,11 @@
 
     folder                   -> FrameFolderReader (jpg/png frames, natural name order)
     .gif                     -> GifReader
-    .mp4 .mov .webm .avi .mkv -> DecordReader, the fast common case, unless
-        decord mis-strides the frames (some narrow videos)       -> OpenCVReader
-        decord cannot read the whole file (truncated, corrupt)    -> DamagedVideoReader
+    .mp4 .mov .webm .avi .mkv -> the video decoder (`video_decoder()`):
+        PyAVReader, the default (wheels on every platform), or
+        DecordReader where decord is installed (faster), unless decord mis-strides the
+            frames (some narrow videos)                          -> PyAVReader
+        the decoder cannot read the whole file (truncated, corrupt) -> DamagedVideoReader
                                                                      (its decodable start)
     anything else            -> VideoError naming the file and listing what is supported
 
@@ -14,16 +16,38 @@ the user's terms (not found, empty, no video stream, no frames, nothing decodabl
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 from ..errors import VideoError
 from .image_files import FrameFolderReader, GifReader
-from .readers import FRAME_EXTENSIONS, FrameReader
-from .video_files import DamagedVideoReader, DecoderFailed, DecordReader, OpenCVReader
+from .pyav_files import PyAVReader
+from .readers import FRAME_EXTENSIONS, DecoderFailed, FrameReader
+from .video_files import DamagedVideoReader, DecordReader
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 GIF_EXTENSIONS = (".gif",)
 SUPPORTED = VIDEO_EXTENSIONS + GIF_EXTENSIONS  # the files the app accepts (app/limits.py)
+DECODERS = ("auto", "pyav", "decord")
+DECODER_ENV = "XMEM_DEMO_VIDEO_DECODER"
+
+
+def video_decoder() -> str:
+    """Which decoder reads video files: "decord" or "pyav".
+
+    $XMEM_DEMO_VIDEO_DECODER (auto, pyav, decord; default auto) chooses; auto means decord
+    where it is installed (the faster one), else PyAV. Both give the same frames."""
+    wanted = os.environ.get(DECODER_ENV, "auto").strip().lower() or "auto"
+    if wanted not in DECODERS:
+        raise VideoError(f"{DECODER_ENV}={wanted!r}: give one of {', '.join(DECODERS)}")
+    has_decord = importlib.util.find_spec("decord") is not None
+    if wanted == "decord" and not has_decord:
+        raise VideoError(f"{DECODER_ENV}=decord but decord is not installed (pip install decord; "
+                         "its wheels exist for Linux x86_64 and Windows only); unset it to use PyAV")
+    if wanted == "auto":
+        return "decord" if has_decord else "pyav"
+    return wanted
 
 
 def choose_reader(path: str | Path, check_end: bool = True) -> FrameReader:
@@ -48,15 +72,15 @@ def choose_reader(path: str | Path, check_end: bool = True) -> FrameReader:
 
 
 def choose_video_file_reader(path: Path, check_end: bool = True) -> FrameReader:
-    """decord where it reads the file correctly, else OpenCV (see the module docstring)."""
+    """decord where installed and it reads the file correctly, else PyAV (see the module docstring)."""
     if path.stat().st_size == 0:
         raise VideoError(f"'{path.name}': the file is empty")
     try:
-        reader = DecordReader(path, check_end=check_end)
+        if video_decoder() == "decord":
+            reader = DecordReader(path, check_end=check_end)
+            if not reader.mis_strided:
+                return reader
+            reader.close()
+        return PyAVReader(path, check_end=check_end)
     except DecoderFailed as failure:
         return DamagedVideoReader(path, reason=failure.reason)
-    if not reader.mis_strided:
-        return reader
-    num_frames, fps = reader.info.num_frames, reader.info.fps  # decord counts correctly, only strides wrong
-    reader.close()
-    return OpenCVReader(path, num_frames=num_frames, fps=fps)

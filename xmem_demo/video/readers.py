@@ -1,13 +1,13 @@
 """What every frame reader offers (`FrameReader`), and the facts of a clip (`VideoInfo`).
 
-    reader = choose_reader(path)             # a DecordReader, OpenCVReader, DamagedVideoReader,
+    reader = choose_reader(path)             # a PyAVReader, DecordReader, DamagedVideoReader,
                                              # GifReader or FrameFolderReader
     frame = reader.get(10)                   # H x W x 3 uint8 RGB, decoded now
     frames = reader.get_batch([10, 11, 12])  # the same frames, decoded together where the decoder can
 
-Each reader knows one decoder (video_files.py: decord, OpenCV; image_files.py: Pillow) and
-nothing about choosing: which reader serves which file is decided in one place,
-`choose.choose_reader`. Readers trust their caller with the index (`VideoSource.get` checks
+Each reader knows one decoder (pyav_files.py: PyAV; video_files.py: decord, OpenCV;
+image_files.py: Pillow) and nothing about choosing: which reader serves which file is
+decided in one place, `choose.choose_reader`. Readers trust their caller with the index (`VideoSource.get` checks
 the range) and raise `VideoError` naming the file when a frame cannot be decoded.
 """
 
@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
-READ_BATCH = 16  # frames decord decodes per get_batch call while streaming (and OpenCV's forward-read reach)
+READ_BATCH = 16  # frames decord decodes per get_batch call while streaming (and PyAV's and OpenCV's forward-read reach)
 DEFAULT_FPS = 24.0  # for a folder of frames (it has no frame rate) and files that announce none
 
 
@@ -43,7 +43,7 @@ class VideoInfo:
 class FrameReader(Protocol):
     """What `VideoSource` needs from a decoder: the clip's facts and frames by index."""
 
-    backend: str  # what decodes: "decord", "opencv" or "pillow" (for diagnostics and tests)
+    backend: str  # what decodes: "pyav", "decord", "opencv" or "pillow" (for diagnostics and tests)
     info: VideoInfo
     damage: str | None  # set when only part of a damaged file can be decoded, in the user's terms
 
@@ -52,6 +52,15 @@ class FrameReader(Protocol):
     def get_batch(self, indices: Sequence[int]) -> Iterator[np.ndarray]: ...
 
     def close(self) -> None: ...
+
+
+class DecoderFailed(Exception):
+    """A decoder could not read the file as a whole (truncated or corrupt); `reason` is its first
+    line. `choose_reader` then reads the file's decodable start (DamagedVideoReader)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class OneByOne:

@@ -19,7 +19,7 @@ from .readers import READ_BATCH, FrameReader
 class VideoSource:
     """Random and streaming access to a clip's RGB frames (H x W x 3 uint8).
 
-    `backend` says what decodes: "decord", "opencv" (fallback), "pillow" (GIF, frame folders);
+    `backend` says what decodes: "pyav", "decord", "opencv" (damaged files), "pillow" (GIF, frame folders);
     `damage` is set when only part of a damaged file can be decoded.
     """
 

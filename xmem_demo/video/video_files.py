@@ -1,9 +1,11 @@
-"""Video files (mp4, mov, webm, avi, mkv): decord first, OpenCV where decord fails.
+"""Video files (mp4, mov, webm, avi, mkv) through decord (optional) and OpenCV.
 
-`DecordReader` is the fast common case. Two kinds of file need OpenCV's ffmpeg instead:
-the few narrow videos decord decodes with the wrong stride (`OpenCVReader`), and damaged
-files, of which only the decodable start is used (`DamagedVideoReader`). Which one serves a
-file is decided in `choose.choose_reader`.
+`DecordReader` is the accelerator where decord is installed (its wheels exist for Linux
+x86_64 and Windows only; `pip install xmem-demo[decord]`): batched random access, faster
+than PyAV (pyav_files.py, the default). It mis-strides a few narrow videos, which PyAV then
+reads. Damaged files, of which only the decodable start is used, are read sequentially by
+OpenCV's ffmpeg (`DamagedVideoReader`). Which one serves a file is decided in
+`choose.choose_reader`.
 """
 
 from __future__ import annotations
@@ -16,24 +18,16 @@ import cv2
 import numpy as np
 
 from ..errors import VideoError
-from .readers import DEFAULT_FPS, READ_BATCH, OneByOne, VideoInfo, first_line
-
-
-class DecoderFailed(Exception):
-    """decord could not read the file as a whole (truncated or corrupt); `reason` is its first line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+from .readers import DEFAULT_FPS, READ_BATCH, DecoderFailed, OneByOne, VideoInfo, first_line
 
 
 class DecordReader:
-    """Video files through decord: random access and batched streaming, the fast common case.
+    """Video files through decord: random access and batched streaming, where decord is installed.
 
     Opening decodes the first frame and, with `check_end`, the last one, so that a truncated
     file is found now rather than at a random frame mid-run (raises `DecoderFailed`).
     `mis_strided` is True for the few narrow videos (e.g. 16 or 48 pixels wide) whose frames
-    decord returns with the wrong stride; those must be read by OpenCV instead.
+    decord returns with the wrong stride; those must be read by PyAV instead.
     """
 
     backend: ClassVar[str] = "decord"
@@ -88,10 +82,10 @@ class DecordReader:
 
 
 class OpenCVReader(OneByOne):
-    """Video files through OpenCV's ffmpeg, for the files decord decodes wrongly.
+    """Video files through OpenCV's ffmpeg, frame by frame (the base of DamagedVideoReader).
 
-    The number of frames and the frame rate come from the caller (decord's count, or the
-    frames counted in a damaged file); the size from the first frame. Sequential reads are
+    The number of frames and the frame rate come from the caller (the frames counted in a
+    damaged file); the size from the first frame. Sequential reads are
     cheap; a jump backwards or far ahead seeks.
     """
 
