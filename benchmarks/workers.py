@@ -18,7 +18,6 @@ Kinds:
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 import traceback
@@ -56,8 +55,10 @@ def rss_mb() -> tuple[float, float]:
             fields = dict(line.split(":", 1) for line in f if line.startswith(("VmRSS", "VmHWM")))
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
     except (OSError, KeyError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return float("nan"), peak
+        from xmem_demo.portable import peak_rss_mib
+
+        peak = peak_rss_mib()
+        return float("nan"), float("nan") if peak is None else peak
 
 
 def _tensor_bytes(*tensors) -> int:

@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import resource
 import signal
 import sys
 import threading
@@ -18,7 +16,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +26,7 @@ from .hardware import choose_precision
 from .checkpoint import CheckpointError
 from .config import MemoryConfig
 from .errors import InputError, MaskError, VideoError
+from .portable import deferred_signals, peak_rss_mib
 from .video import check_mask_shape
 from .weights import WeightsError
 
@@ -44,19 +43,6 @@ class Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise Terminated()
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM for a few lines (delivered right after), so bookkeeping matches the disk."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Parser(argparse.ArgumentParser):
@@ -99,11 +85,6 @@ def memory_config_from_args(args: argparse.Namespace) -> MemoryConfig:
         return MemoryConfig(**{name: getattr(args, name) for name, s in MemoryConfig.settings().items() if s.flag})
     except ValueError as err:
         raise UsageError(str(err)) from None
-
-
-def peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def warn(message: str) -> None:
@@ -233,6 +214,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
         def write_summary() -> None:
             elapsed = time.perf_counter() - started
+            peak = peak_rss_mib()  # None where the platform does not say
             summary.update({
                 "status": status,
                 "frames": len(done),
@@ -240,7 +222,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 "frames_written": _ranges(done),
                 "seconds": round(elapsed, 2),
                 "fps": round(len(done) / max(elapsed, 1e-9), 2),
-                "peak_rss_mib": round(peak_rss_mib(), 1),
+                "peak_rss_mib": None if peak is None else round(peak, 1),
                 "device": str(plan.device),
                 "precision": args.precision,
                 "precision_reason": getattr(args, "precision_reason", ""),
@@ -328,7 +310,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 write_summary()
     elapsed = summary["seconds"]
     print(
-        f"done: {len(done)} frames in {elapsed:.1f} s ({summary['fps']} FPS), peak RSS {summary['peak_rss_mib']} MiB"
+        f"done: {len(done)} frames in {elapsed:.1f} s ({summary['fps']} FPS), "
+        + (f"peak RSS {summary['peak_rss_mib']} MiB" if summary["peak_rss_mib"] is not None else "peak RSS not known here")
         + (f", peak CUDA {summary['peak_cuda_mib']} MiB" if "peak_cuda_mib" in summary else "")
         + f" -> {plan.out}"
     )

@@ -4,22 +4,24 @@
         out.clear_previous()          # an earlier run's masks/overlay/summary go first
         out.write_json("summary.json", {...})
 
-The lock is an `fcntl.flock` on `OUT/.xmem-demo.lock`: the kernel drops it when the process
-ends in any way (even SIGKILL), so a crashed run never blocks the next one. Every file is
+The lock is an OS file lock on `OUT/.xmem-demo.lock` (`fcntl.flock`, or `msvcrt.locking` on
+Windows: portable.try_lock_file): the OS drops it when the process ends in any way (even
+SIGKILL), so a crashed run never blocks the next one. Every file is
 written under a temporary name in the same folder and renamed into place, so a reader (or an
 interrupted run) only ever sees complete files.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InputError
+from .portable import read_at, try_lock_file, write_at
 
 LOCK_NAME = ".xmem-demo.lock"
 MASK_NAME = re.compile(r"^\d{5,}\.png$")
@@ -38,17 +40,19 @@ class OutputDir:
     def acquire(self) -> "OutputDir":
         self.masks.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+        locked = try_lock_file(fd)
+        if locked is False:
+            owner = read_at(fd, 64, 0).decode(errors="replace").strip("\0 \n") or "?"
             os.close(fd)
             raise InputError(
                 f"--out '{self.path}' is in use by another xmem-demo run (pid {owner}); "
                 "wait for it to finish or choose another --out"
-            ) from None
+            )
+        if locked is None:
+            warnings.warn(f"this platform has no file lock: nothing stops a second run from writing into '{self.path}'",
+                          stacklevel=2)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        write_at(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
         return self
 

@@ -49,6 +49,7 @@ import torch
 from .checkpoint import CheckpointError, WeightsInfo, file_notice, load_model, load_model_with_info
 from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
+from .portable import pid_alive
 from .resources import MINI_WEIGHTS
 
 RELEASE_URL = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
@@ -132,12 +133,8 @@ def _remove_orphan_parts(target: Path) -> None:
         pid = part.name[len(target.name) + 1 : -len(".part")]
         if not pid.isdigit():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if not pid_alive(int(pid)):  # alive includes another user's process
             part.unlink(missing_ok=True)
-        except PermissionError:
-            pass  # alive, another user's
 
 
 class _Terminated(SystemExit):

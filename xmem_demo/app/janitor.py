@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..portable import pid_alive
 from .limits import CACHE_MAX_AGE_S, SESSION_TTL_S, SWEEP_EVERY_S
 from .state import cache_root, session_root, sessions_root
 
@@ -41,16 +42,6 @@ def last_used(folder: Path) -> float:
     return max(times)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_dead_processes(root: Path | None = None) -> list[Path]:
     """Remove the session folders of app processes that are gone."""
     root = sessions_root() if root is None else root
@@ -59,7 +50,7 @@ def sweep_dead_processes(root: Path | None = None) -> list[Path]:
         return removed
     for proc in root.glob("proc-*"):
         pid = proc.name.removeprefix("proc-")
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(proc, ignore_errors=True)
             removed.append(proc)
     return removed

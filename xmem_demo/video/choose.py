@@ -16,7 +16,7 @@ the user's terms (not found, empty, no video stream, no frames, nothing decodabl
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import os
 from pathlib import Path
 
@@ -33,6 +33,16 @@ DECODERS = ("auto", "pyav", "decord")
 DECODER_ENV = "XMEM_DEMO_VIDEO_DECODER"
 
 
+@functools.lru_cache(maxsize=1)
+def decord_usable() -> bool:
+    """Whether decord imports (not only installed: a wheel whose library fails to load counts as absent)."""
+    try:
+        import decord  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def video_decoder() -> str:
     """Which decoder reads video files: "decord" or "pyav".
 
@@ -41,7 +51,7 @@ def video_decoder() -> str:
     wanted = os.environ.get(DECODER_ENV, "auto").strip().lower() or "auto"
     if wanted not in DECODERS:
         raise VideoError(f"{DECODER_ENV}={wanted!r}: give one of {', '.join(DECODERS)}")
-    has_decord = importlib.util.find_spec("decord") is not None
+    has_decord = decord_usable()
     if wanted == "decord" and not has_decord:
         raise VideoError(f"{DECODER_ENV}=decord but decord is not installed (pip install decord; "
                          "its wheels exist for Linux x86_64 and Windows only); unset it to use PyAV")
