@@ -74,3 +74,54 @@ def test_segment_in_bf16_runs_and_says_so(clip, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["precision"] == "bf16" and summary["frames"] == T
     assert len(list((out / "masks").glob("*.png"))) == T
+
+
+# ---- commands that work after a regular install (issue 21) -----------------------------------
+def test_segment_output_is_what_eval_reads(clip, tmp_path, capsys):
+    """`segment --out PRED/seq` then `eval PRED GT`: no folders rearranged by hand."""
+    from xmem_demo.metrics import jf
+
+    gt = tmp_path / "gt" / "square"
+    truth = []
+    for t in range(T):  # the square of square_frames: rows 10..25, x = 4 + 3t, label 3
+        mask = np.zeros((H, W), np.uint8)
+        mask[10:26, 4 + 3 * t: 20 + 3 * t] = 3
+        gt.mkdir(parents=True, exist_ok=True)
+        write_index_mask(gt / f"{t:05d}.png", mask)
+        truth.append(mask)
+    np.testing.assert_array_equal(truth[0], square_mask(label=3))
+    preds = tmp_path / "preds"
+    run = run_cli(Segment(out=str(preds / "square"), extra=("--size", "-1")).argv(clip), capsys)
+    assert run.code == 0, run.err
+    assert not list((preds / "square").glob("*.png"))  # the masks are in masks/, as before
+    run = run_cli(["eval", str(preds), str(tmp_path / "gt")], capsys)
+    assert run.code == 0, run.err
+    got = np.stack([read_index_mask(preds / "square" / "masks" / f"{t:05d}.png") for t in range(T)])
+    want = jf(got, np.stack(truth))
+    row = next(line for line in run.out.splitlines() if line.startswith("square") and "mean" in line)
+    assert row.split()[-1] == f"{want['J&F']:.3f}"
+    # one sequence: the segment folder against its ground-truth folder
+    one = run_cli(["eval", str(preds / "square"), str(gt)], capsys)
+    assert one.code == 0 and f"{want['J&F']:.3f}" in one.out, one.err
+
+
+def test_version_names_the_package_and_torch(capsys):
+    import torch
+
+    import xmem_demo
+
+    run = run_cli(["--version"], capsys)
+    assert run.code == 0 and run.out.startswith(f"xmem-demo {xmem_demo.__version__} (torch {torch.__version__}")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["segment", "--out", "o"], "give a VIDEO (file or folder of frames) and --mask MASK.png, or --example"),
+    (["segment", "v.mp4", "--out", "o"], "--mask MASK.png is required"),
+    (["segment", "--example", "v.mp4", "--out", "o"], "--example brings its own clip and mask"),
+    (["segment", "--example", "--mask-frame", "3", "--out", "o"], "--example's mask is for frame 0"),
+])
+def test_segment_needs_a_video_and_mask_or_the_example(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = run_cli(argv, capsys)
+    assert run.code == 2 and message in run.err, run.err
+    assert not (tmp_path / "o").exists()

@@ -1,8 +1,11 @@
 """The `xmem-demo` command line.
 
     xmem-demo segment VIDEO_OR_FRAME_DIR --mask MASK.png [--mask-frame N] --out DIR
+    xmem-demo segment --example --out DIR       # the bundled judo clip and its first-frame mask
+    xmem-demo eval PRED_DIR GT_DIR              # reads segment's output folders directly
     xmem-demo download NAME
-    xmem-demo eval PRED_DIR GT_DIR
+    xmem-demo app [--host H] [--port P]          # the web app (needs the app extra)
+    xmem-demo --version
 """
 
 from __future__ import annotations
@@ -122,11 +125,29 @@ def check_weights_argument(name: str) -> None:
     weights_file(name)
 
 
+def resolve_example(args: argparse.Namespace) -> None:
+    """--example: the bundled judo clip and its frame-0 mask, found inside the installed package."""
+    if args.example:
+        if args.video is not None or args.mask is not None:
+            raise UsageError("--example brings its own clip and mask; give either --example or VIDEO --mask MASK.png")
+        from .resources import EXAMPLE_CLIP, EXAMPLE_MASK
+
+        args.video, args.mask = str(EXAMPLE_CLIP), str(EXAMPLE_MASK)
+        if args.mask_frame != 0:
+            raise UsageError("--example's mask is for frame 0; leave out --mask-frame")
+        return
+    if args.video is None:
+        raise UsageError("give a VIDEO (file or folder of frames) and --mask MASK.png, or --example")
+    if args.mask is None:
+        raise UsageError("--mask MASK.png is required (the index mask of --mask-frame), or use --example")
+
+
 def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     """Validate arguments, inputs and output places, in that order; raises one-line errors."""
     from .masks import read_annotation
     from .video import open_video
 
+    resolve_example(args)
     config = memory_config_from_args(args)
     validate.check_working_size(args.size)
     device = validate.resolve_device(args.device)
@@ -341,15 +362,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def version_line() -> str:
+    from . import __version__
+
+    return f"xmem-demo {__version__} (torch {torch.__version__}, python {sys.version.split()[0]}, {sys.platform})"
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from .app.serve import serve
+    except ImportError as err:  # gradio (the app extra) is not installed
+        raise UsageError(f"the app needs the app extra: pip install 'xmem-demo[app]' ({err})") from None
+    serve(args.host, args.port, args.share)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="xmem-demo", description="XMem video object segmentation")
+    p.add_argument("--version", action="version", version=version_line())
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("segment", help="propagate a mask through a video", formatter_class=DefaultsHelp)
-    s.add_argument("video", help="video file (mp4, mov, webm, avi, mkv, gif) or a folder of frames")
-    s.add_argument("--mask", required=True, help="index mask PNG (palette or grayscale) for --mask-frame")
+    s.add_argument("video", nargs="?", help="video file (mp4, mov, webm, avi, mkv, gif) or a folder of frames")
+    s.add_argument("--example", action="store_true",
+                   help="segment the bundled judo clip from its frame-0 mask (no VIDEO or --mask)")
+    s.add_argument("--mask", help="index mask PNG (palette or grayscale) for --mask-frame (required without --example)")
     s.add_argument("--mask-frame", type=int, default=0, help="frame the mask belongs to")
-    s.add_argument("--out", required=True, help="output folder (masks/, overlay.mp4, summary.json)")
+    s.add_argument("--out", required=True,
+                   help="output folder (masks/, overlay.mp4, summary.json); `xmem-demo eval` reads it as a sequence "
+                        "(e.g. --out preds/judo, then eval preds GT)")
     s.add_argument("--weights", default="auto",
                    help="auto (official if available, else the bundled mini model), xmem, xmem-s012, "
                         "xmem-s2, xmem-no-sensory, mini, or a .pth path")
@@ -373,9 +414,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_download)
 
     e = sub.add_parser("eval", help="J&F of predicted masks against ground truth (DAVIS layout)")
-    e.add_argument("pred", help="folder of predictions: <seq>/00000.png ...")
+    e.add_argument("pred", help="folder of predictions: <seq>/00000.png ... or segment's output <seq>/masks/00000.png ...")
     e.add_argument("gt", help="folder of ground truth: <seq>/00000.png ...")
     e.set_defaults(func=cmd_eval)
+
+    a = sub.add_parser("app", help="start the web app (needs the app extra)")
+    from .app.serve import add_arguments  # serve.py imports no gradio at the top
+
+    add_arguments(a)
+    a.set_defaults(func=cmd_app)
     return p
 
 

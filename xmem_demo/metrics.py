@@ -106,11 +106,20 @@ def jf(
     return {"J": j, "F": f, "J&F": (j + f) / 2, "per_object": per_object}
 
 
+def segment_masks(folder: Path) -> Path:
+    """The folder of mask PNGs in `folder`: itself, or masks/ when `folder` is a `segment --out`
+    folder (masks/ and no PNG of its own)."""
+    if (folder / "masks").is_dir() and not any(folder.glob("*.png")):
+        return folder / "masks"
+    return folder
+
+
 def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, skip_first_last: bool = True) -> dict[str, dict]:
     """Score predictions against ground truth in the DAVIS layout; {sequence: jf(...) result}.
 
     gt_dir/<sequence>/00000.png ... and pred_dir/<sequence>/00000.png ...; if gt_dir holds
-    PNGs directly, it and pred_dir are one sequence.
+    PNGs directly, it and pred_dir are one sequence. A prediction folder may also be what
+    `xmem-demo segment --out` wrote (its masks in <sequence>/masks/).
     """
     from .errors import MaskError
     from .video import read_index_mask
@@ -122,6 +131,7 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, skip_first_last: 
         raise MaskError(f"prediction folder '{pred_dir}' not found")
     sequences = sorted(p for p in gt_dir.iterdir() if p.is_dir())
     pairs = [(pred_dir / s.name, s) for s in sequences] if sequences else [(pred_dir, gt_dir)]
+    pairs = [(segment_masks(pred_seq), gt_seq) for pred_seq, gt_seq in pairs]
     results = {}
     for pred_seq, gt_seq in pairs:
         gt_files = sorted(gt_seq.glob("*.png"))

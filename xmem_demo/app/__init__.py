@@ -6,6 +6,18 @@ tracking (one run with progress), export (downloads), plots / render / styles (w
 shown), models (weights choice and the process-wide network cache), ui (layout, callbacks).
 """
 
-from .ui import build_demo, launch_options
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["build_demo", "launch_options"]
+
+
+def __getattr__(name: str) -> Any:
+    """build_demo and launch_options, imported on first use: `xmem-demo --help` and
+    `xmem_demo.app.serve` must not import Gradio (it is an extra, and slow to import)."""
+    if name in __all__:
+        from . import ui
+
+        return getattr(ui, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
