@@ -102,3 +102,40 @@ def test_no_network(serve, monkeypatch, tmp_path):
     with pytest.raises(WeightsError, match="OFFLINE"):
         download_click_model(progress=False)
     assert leftovers(tmp_path / "cache") == []
+
+
+def test_weights_preloaded_on_a_space_are_used_without_a_download(serve, tmp_path, monkeypatch):
+    """A Space's `preload_from_hub` (README front matter) puts the file in the Hub cache at build
+    time: it is found there, and nothing is downloaded (the server here has no file at all)."""
+    import huggingface_hub.constants
+
+    from xmem_demo.clicks.download import cached_checkpoint
+
+    cache = serve(b"", mode="404")
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    spec = SAM2_MODELS["sam2.1-tiny"]
+    assert spec.hub_repo == "facebook/sam2.1-hiera-tiny"
+    assert cached_checkpoint() == cache / NAME and not (cache / NAME).exists()  # nothing anywhere yet
+    repo = hub / ("models--" + spec.hub_repo.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123456789abcdef0123456789abcdef01234567")
+    snapshot = repo / "snapshots" / "0123456789abcdef0123456789abcdef01234567"
+    snapshot.mkdir(parents=True)
+    (snapshot / NAME).write_bytes(b"preloaded")
+    assert cached_checkpoint() == snapshot / NAME
+    assert download_click_model(progress=False) == snapshot / NAME
+    assert leftovers(cache) == []
+
+
+def test_the_space_front_matter_preloads_the_default_click_model():
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    front = yaml.safe_load(readme.split("---\n")[1])
+    spec = SAM2_MODELS["sam2.1-tiny"]
+    assert f"{spec.hub_repo} {spec.filename}" in front["preload_from_hub"]
+    assert spec.hub_repo in front["models"]
+    assert front["app_file"] == "app.py" and front["license"] == "mit"

@@ -32,8 +32,27 @@ def weights_url(spec: Sam2Spec) -> str:
     return base.rstrip("/") + "/" + spec.filename if base else spec.url
 
 
+def preloaded_checkpoint(spec: Sam2Spec) -> Path | None:
+    """The file in the Hugging Face Hub cache, if it is there (a Space's `preload_from_hub`
+    puts it there at build time); asks no server."""
+    if spec.hub_repo is None:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # huggingface_hub comes with gradio; without it there is no Hub cache to read
+        return None
+    found = try_to_load_from_cache(spec.hub_repo, spec.filename)
+    return Path(found) if isinstance(found, str) else None
+
+
 def cached_checkpoint(name: str = DEFAULT_MODEL) -> Path:
-    return cache_dir() / spec_for(name).filename
+    """Where the checkpoint is: our cache, else the Hub cache (preloaded), else where our cache
+    would hold it once downloaded."""
+    spec = spec_for(name)
+    ours = cache_dir() / spec.filename
+    if ours.exists():
+        return ours
+    return preloaded_checkpoint(spec) or ours
 
 
 def manual_hint(spec: Sam2Spec) -> str:
@@ -58,9 +77,10 @@ def download_click_model(name: str = DEFAULT_MODEL, progress: bool | Callable[[i
     from ..weights import download_file
 
     spec = spec_for(name)
+    found = cached_checkpoint(name)
+    if found.exists():
+        return found
     target = cache_dir() / spec.filename
-    if target.exists():
-        return target
     with _DOWNLOAD_LOCK:
         if target.exists():  # another visitor's download finished while we waited
             return target

@@ -34,6 +34,7 @@ class Sam2Spec:
     filename: str
     url: str
     approx_mb: int  # order of size for the page; Meta publishes neither the exact size nor a checksum
+    hub_repo: str | None = None  # the same file on the Hugging Face Hub (a Space preloads it from there)
     size: int | None = None  # exact bytes, if published
     sha256: str | None = None  # if published
 
@@ -46,8 +47,10 @@ RELEASE = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 SAM2_MODELS: dict[str, Sam2Spec] = {
     s.name: s
     for s in (
-        Sam2Spec("sam2.1-tiny", "configs/sam2.1/sam2.1_hiera_t.yaml", "sam2.1_hiera_tiny.pt", RELEASE + "sam2.1_hiera_tiny.pt", 156),
-        Sam2Spec("sam2.1-small", "configs/sam2.1/sam2.1_hiera_s.yaml", "sam2.1_hiera_small.pt", RELEASE + "sam2.1_hiera_small.pt", 184),
+        Sam2Spec("sam2.1-tiny", "configs/sam2.1/sam2.1_hiera_t.yaml", "sam2.1_hiera_tiny.pt", RELEASE + "sam2.1_hiera_tiny.pt", 156,
+                 hub_repo="facebook/sam2.1-hiera-tiny"),
+        Sam2Spec("sam2.1-small", "configs/sam2.1/sam2.1_hiera_s.yaml", "sam2.1_hiera_small.pt", RELEASE + "sam2.1_hiera_small.pt", 184,
+                 hub_repo="facebook/sam2.1-hiera-small"),
     )
 }
 DEFAULT_MODEL = "sam2.1-tiny"
