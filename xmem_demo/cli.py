@@ -2,10 +2,11 @@
 
     xmem-demo segment VIDEO_OR_FRAME_DIR --mask MASK.png [--mask-frame N] --out DIR
     xmem-demo segment --example --out DIR       # the bundled judo clip and its first-frame mask
-    xmem-demo eval PRED_DIR GT_DIR              # reads segment's output folders directly
     xmem-demo download NAME
     xmem-demo app [--host H] [--port P]          # the web app (needs the app extra)
     xmem-demo --version
+    xmem-demo segment-many DATASET --out PRED [--workers N | --engine ray] [--shard i/n]
+    xmem-demo eval PRED_DIR GT_DIR [--workers N] [--csv DIR]   # also reads segment's output folders
 """
 
 from __future__ import annotations
@@ -142,6 +143,24 @@ def resolve_example(args: argparse.Namespace) -> None:
         raise UsageError("--mask MASK.png is required (the index mask of --mask-frame), or use --example")
 
 
+def void_label_from_args(args: argparse.Namespace) -> int | None:
+    if str(args.void_label).lower() == "none":
+        return None
+    if not str(args.void_label).isdigit() or not 1 <= int(args.void_label) <= 255:
+        raise UsageError(f"--void-label '{args.void_label}': give a label 1..255, or 'none'")
+    return int(args.void_label)
+
+
+def resolve_precision(args: argparse.Namespace, device: torch.device) -> str:
+    """--precision auto -> from the hardware (hardware.py); checked against the device."""
+    requested = args.precision
+    if requested == "auto":  # bf16 only with native bf16
+        args.precision = choose_precision(device).precision
+    validate.check_precision(args.precision, device, name="--precision")
+    args.precision_reason = choose_precision(device, requested).reason
+    return args.precision
+
+
 def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     """Validate arguments, inputs and output places, in that order; raises one-line errors."""
     from .masks import read_annotation
@@ -151,11 +170,7 @@ def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     config = memory_config_from_args(args)
     validate.check_working_size(args.size)
     device = validate.resolve_device(args.device)
-    requested = args.precision
-    if requested == "auto":  # from the hardware: bf16 only with native bf16 (hardware.py)
-        args.precision = choose_precision(device).precision
-    validate.check_precision(args.precision, device, name="--precision")
-    args.precision_reason = choose_precision(device, requested).reason
+    resolve_precision(args, device)
     check_weights_argument(args.weights)
     out = validate.check_output_dir(args.out)
     save_probs = None
@@ -169,11 +184,7 @@ def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     size = validate.check_working_size(args.size, (info.height, info.width))
     if not 0 <= args.mask_frame < len(source):
         raise UsageError(f"--mask-frame {args.mask_frame} is outside the video (0..{len(source) - 1})")
-    void = None
-    if str(args.void_label).lower() != "none":
-        if not str(args.void_label).isdigit() or not 1 <= int(args.void_label) <= 255:
-            raise UsageError(f"--void-label '{args.void_label}': give a label 1..255, or 'none'")
-        void = int(args.void_label)
+    void = void_label_from_args(args)
     ann = read_annotation(args.mask, void_label=void)
     for message in ann.warnings:
         warn(message)
@@ -354,11 +365,64 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from .metrics import evaluate_folders, format_table
+def cmd_segment_many(args: argparse.Namespace) -> int:
+    from .batch.datasets import parse_shard, read_names
+    from .batch.engines import LocalEngine, RayEngine, import_ray, plan_local_workers
+    from .batch.job import BatchRequest, segment_many
+    from .batch.runner import RunSettings
+    from .weights import resolve
 
-    results = evaluate_folders(args.pred, args.gt)
+    config = memory_config_from_args(args)
+    size = validate.check_working_size(args.size)
+    if args.engine == "ray":
+        import_ray()  # a missing extra is said before anything else happens
+        gpus = args.gpus_per_task if args.gpus_per_task is not None else 0
+        device = torch.device("cuda" if gpus else "cpu")  # the workers' device, not necessarily this machine's
+    else:
+        device = validate.resolve_device(args.device)
+    precision = resolve_precision(args, device) if args.engine == "local" else (
+        args.precision if args.precision != "auto" else "fp32")
+    check_weights_argument(args.weights)
+    print(resolve(args.weights).notice, file=sys.stderr)  # fetched once here, before the workers start
+    settings = RunSettings(weights=args.weights, device=str(device), size=size, precision=precision,
+                           memory=config, threads=args.threads or 1, void_label=void_label_from_args(args))
+    request = BatchRequest(
+        root=Path(args.root), out=validate.check_output_dir(args.out), layout=args.layout,
+        sequences=read_names(args.sequences) if args.sequences else None,
+        shard=parse_shard(args.shard) if args.shard else None, redo=args.redo, show_progress=not args.no_progress,
+    )
+
+    def engine_for(todo: int):
+        if args.engine == "ray":
+            return RayEngine(args.address, cpus=args.threads or 1, gpus=args.gpus_per_task or 0)
+        return LocalEngine(plan_local_workers(str(device), todo, args.workers, args.threads, size))
+
+    report = segment_many(request, settings, engine_for)
+    total = report.overall
+    line = f"done: {total['done']} of {total['sequences']} sequences on disk, {total['frames']} frames"
+    if total.get("JF") is not None:
+        line += f"; J&F {total['JF']:.3f} (J {total['J']:.3f}, F {total['F']:.3f}) over {total['objects_scored']} objects"
+    print(line + f" -> {request.out}/summary.csv, summary.json")
+    for r in report.failed:
+        print(f"xmem-demo: failed: {r.sequence}: {r.error}", file=sys.stderr)
+    if report.failed:
+        print(f"xmem-demo: {len(report.failed)} sequence(s) failed and were skipped; fix them and run the same "
+              "command again (finished sequences are not redone)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .batch.engines import cpu_count
+    from .metrics import evaluate_folders, format_table, write_csv
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: give 1 or more")
+    results = evaluate_folders(args.pred, args.gt, workers=args.workers or cpu_count())
     print(format_table(results))
+    if args.csv:
+        for path in write_csv(results, args.csv):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -413,9 +477,45 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("name", help="xmem, xmem-s012, xmem-s2 or xmem-no-sensory")
     d.set_defaults(func=cmd_download)
 
+    m = sub.add_parser("segment-many", help="segment every sequence of a dataset (DAVIS, YouTube-VOS, a folder of videos)",
+                       formatter_class=DefaultsHelp,
+                       description="Segment a dataset into OUT/<seq>/00000.png ... (the layout 'xmem-demo eval' reads), "
+                                   "with OUT/summary.csv and summary.json (frames, FPS, peak memory, J&F where there "
+                                   "is ground truth). Resumable: finished sequences are skipped; one sequence's bad "
+                                   "input is reported and the rest go on. See docs/datasets.md and docs/cluster.md.")
+    m.add_argument("root", help="dataset folder: DAVIS (JPEGImages/480p/, Annotations/480p/), YouTube-VOS "
+                                "(JPEGImages/, Annotations/) or videos each with <name>.png / <name>_mask_<N>.png")
+    m.add_argument("--out", required=True, help="predictions folder: <seq>/00000.png ..., summary.csv, summary.json")
+    m.add_argument("--layout", default="auto", choices=["auto", "davis", "youtube", "videos"],
+                   help="dataset layout (auto: from its folders)")
+    m.add_argument("--sequences", metavar="A,B|@FILE",
+                   help="only these sequences (a comma list, or @FILE with one name per line, e.g. a DAVIS ImageSets file)")
+    m.add_argument("--shard", metavar="I/N", help="only every N-th sequence from I (SLURM array index, torchrun rank)")
+    m.add_argument("--redo", action="store_true", help="segment finished sequences again")
+    m.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local: worker processes on this machine; ray: one Ray task per sequence (pip install "
+                        "'xmem-demo[ray]')")
+    m.add_argument("--address", help="--engine ray: the cluster to join (e.g. auto, or ray://head:10001); "
+                                     "default: start a local Ray instance")
+    m.add_argument("--workers", type=int, help="local worker processes (default: from the machine's cores, GPUs "
+                                                "and memory; printed)")
+    m.add_argument("--threads", type=int, help="torch threads per worker / CPUs per Ray task (default: the cores "
+                                                "divided among the workers; 1 per Ray task)")
+    m.add_argument("--gpus-per-task", type=float, help="--engine ray: GPUs per task (default 0: CPU tasks)")
+    m.add_argument("--weights", default="auto", help="as for 'segment': auto, mini, an official name, or a .pth path")
+    m.add_argument("--device", default="auto", help="local engine: auto, cpu, cuda (one worker per GPU), cuda:N")
+    m.add_argument("--size", type=int, default=480, help="short side of the working resolution; -1 keeps the input")
+    m.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="as for 'segment'")
+    m.add_argument("--void-label", default="255", help="as for 'segment'")
+    m.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_memory_arguments(m)
+    m.set_defaults(func=cmd_segment_many)
+
     e = sub.add_parser("eval", help="J&F of predicted masks against ground truth (DAVIS layout)")
     e.add_argument("pred", help="folder of predictions: <seq>/00000.png ... or segment's output <seq>/masks/00000.png ...")
     e.add_argument("gt", help="folder of ground truth: <seq>/00000.png ...")
+    e.add_argument("--workers", type=int, help="sequences scored at once, in worker processes (default: the CPU cores)")
+    e.add_argument("--csv", metavar="DIR", help="also write DIR/per-sequence.csv and DIR/per-object.csv")
     e.set_defaults(func=cmd_eval)
 
     a = sub.add_parser("app", help="start the web app (needs the app extra)")

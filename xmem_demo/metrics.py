@@ -114,15 +114,12 @@ def segment_masks(folder: Path) -> Path:
     return folder
 
 
-def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, skip_first_last: bool = True) -> dict[str, dict]:
-    """Score predictions against ground truth in the DAVIS layout; {sequence: jf(...) result}.
-
-    gt_dir/<sequence>/00000.png ... and pred_dir/<sequence>/00000.png ...; if gt_dir holds
-    PNGs directly, it and pred_dir are one sequence. A prediction folder may also be what
-    `xmem-demo segment --out` wrote (its masks in <sequence>/masks/).
-    """
+def sequence_pairs(pred_dir: str | Path, gt_dir: str | Path) -> list[tuple[Path, Path]]:
+    """(prediction folder, ground-truth folder) per sequence of the DAVIS layout, sorted by name:
+    gt_dir/<sequence>/00000.png ... and pred_dir/<sequence>/...; if gt_dir holds PNGs directly,
+    it and pred_dir are one sequence. A prediction folder may also be what `xmem-demo segment
+    --out` wrote (its masks in <sequence>/masks/)."""
     from .errors import MaskError
-    from .video import read_index_mask
 
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     if not gt_dir.is_dir():
@@ -131,27 +128,61 @@ def evaluate_folders(pred_dir: str | Path, gt_dir: str | Path, skip_first_last: 
         raise MaskError(f"prediction folder '{pred_dir}' not found")
     sequences = sorted(p for p in gt_dir.iterdir() if p.is_dir())
     pairs = [(pred_dir / s.name, s) for s in sequences] if sequences else [(pred_dir, gt_dir)]
-    pairs = [(segment_masks(pred_seq), gt_seq) for pred_seq, gt_seq in pairs]
-    results = {}
-    for pred_seq, gt_seq in pairs:
-        gt_files = sorted(gt_seq.glob("*.png"))
-        if not gt_files:
-            raise MaskError(f"no ground-truth PNGs in '{gt_seq}'")
-        missing = [f.name for f in gt_files if not (pred_seq / f.name).exists()]
-        if missing:
-            raise MaskError(f"'{pred_seq}' lacks predictions for {len(missing)} frames, first {missing[:3]}")
-        gt = np.stack([read_index_mask(f) for f in gt_files])
-        preds = []
-        for f in gt_files:
-            mask = read_index_mask(pred_seq / f.name)
-            if mask.shape != gt.shape[1:]:
-                raise MaskError(
-                    f"'{pred_seq / f.name}' is {mask.shape[0]}x{mask.shape[1]} but the ground truth is "
-                    f"{gt.shape[1]}x{gt.shape[2]} (height x width)"
-                )
-            preds.append(mask)
-        results[gt_seq.name] = jf(np.stack(preds), gt, skip_first_last=skip_first_last)
-    return results
+    return [(segment_masks(pred_seq), gt_seq) for pred_seq, gt_seq in pairs]
+
+
+def evaluate_sequence(pred_seq: str | Path, gt_seq: str | Path, skip_first_last: bool = True) -> dict:
+    """jf(...) of one sequence: every ground-truth PNG against the prediction of the same name."""
+    from .errors import MaskError
+    from .video import read_index_mask
+
+    pred_seq, gt_seq = Path(pred_seq), Path(gt_seq)
+    gt_files = sorted(gt_seq.glob("*.png"))
+    if not gt_files:
+        raise MaskError(f"no ground-truth PNGs in '{gt_seq}'")
+    missing = [f.name for f in gt_files if not (pred_seq / f.name).exists()]
+    if missing:
+        raise MaskError(f"'{pred_seq}' lacks predictions for {len(missing)} frames, first {missing[:3]}")
+    gt = np.stack([read_index_mask(f) for f in gt_files])
+    preds = []
+    for f in gt_files:
+        mask = read_index_mask(pred_seq / f.name)
+        if mask.shape != gt.shape[1:]:
+            raise MaskError(
+                f"'{pred_seq / f.name}' is {mask.shape[0]}x{mask.shape[1]} but the ground truth is "
+                f"{gt.shape[1]}x{gt.shape[2]} (height x width)"
+            )
+        preds.append(mask)
+    result = jf(np.stack(preds), gt, skip_first_last=skip_first_last)
+    result["frames"] = len(gt_files)
+    return result
+
+
+def _evaluate_pair(pair: tuple[Path, Path, bool]) -> dict:
+    return evaluate_sequence(*pair)
+
+
+def evaluate_folders(
+    pred_dir: str | Path, gt_dir: str | Path, skip_first_last: bool = True, workers: int = 1
+) -> dict[str, dict]:
+    """Score predictions against ground truth in the DAVIS layout; {sequence: evaluate_sequence(...)}.
+
+    workers > 1 scores that many sequences at once in worker processes (each sequence is
+    scored whole by one process, so the numbers are those of workers=1, in the same order).
+    """
+    pairs = sequence_pairs(pred_dir, gt_dir)
+    jobs = [(pred, gt, skip_first_last) for pred, gt in pairs]
+    workers = max(1, min(int(workers), len(jobs)))
+    if workers == 1:
+        scores = [_evaluate_pair(job) for job in jobs]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a forked child would inherit the parent's torch/OpenMP state (not fork-safe).
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            scores = list(pool.map(_evaluate_pair, jobs))
+    return {gt.name: score for (_, gt), score in zip(pairs, scores)}
 
 
 def overall(results: dict[str, dict]) -> dict[str, float]:
@@ -176,3 +207,38 @@ def format_table(results: dict[str, dict]) -> str:
         label = "all (mean over objects)"
         lines += ["-" * 55, f"{label:<24} {'':>6} {total['J']:7.3f} {total['F']:7.3f} {total['J&F']:7.3f}"]
     return "\n".join(lines)
+
+
+def write_csv(results: dict[str, dict], folder: str | Path) -> list[Path]:
+    """per-sequence.csv (J, F, J&F per sequence, then the global score as sequence 'all') and
+    per-object.csv (one row per object of each sequence), as the DAVIS toolkit reports them."""
+    import csv
+    import io
+
+    from .outdir import write_atomic
+
+    def table(header: list[str], rows: list[list]) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return out.getvalue()
+
+    def r(value: float) -> str:
+        return f"{value:.6f}"
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    per_seq = [[seq, len(v["per_object"]), v.get("frames", ""), r(v["J"]), r(v["F"]), r(v["J&F"])]
+               for seq, v in results.items()]
+    total = overall(results)
+    per_seq.append(["all", sum(len(v["per_object"]) for v in results.values()), "", r(total["J"]), r(total["F"]),
+                    r(total["J&F"])])
+    per_obj = [[seq, obj, r(s["J"]), r(s["F"]), r(s["J&F"])] for seq, v in results.items() for obj, s in v["per_object"].items()]
+    written = []
+    for name, text in (
+        ("per-sequence.csv", table(["sequence", "objects", "frames", "J", "F", "J&F"], per_seq)),
+        ("per-object.csv", table(["sequence", "object", "J", "F", "J&F"], per_obj)),
+    ):
+        written.append(write_atomic(folder / name, lambda tmp, text=text: tmp.write_text(text)))
+    return written

@@ -31,9 +31,11 @@ RESULT_FILES = ("overlay.mp4", "summary.json")
 class OutputDir:
     """Exclusive use of a results folder for the lifetime of one run."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, masks_subdir: str = "masks") -> None:
+        """masks_subdir: where the masks go ("" = the folder itself, as one sequence of a
+        dataset's predictions, `PRED/<seq>/00000.png`)."""
         self.path = Path(path)
-        self.masks = self.path / "masks"
+        self.masks = self.path / masks_subdir if masks_subdir else self.path
         self._fd: int | None = None
 
     # ---- ownership --------------------------------------------------------------------------
