@@ -380,11 +380,12 @@ def cmd_segment_many(args: argparse.Namespace) -> int:
         device = torch.device("cuda" if gpus else "cpu")  # the workers' device, not necessarily this machine's
     else:
         device = validate.resolve_device(args.device)
-    precision = resolve_precision(args, device) if args.engine == "local" else (
-        args.precision if args.precision != "auto" else "fp32")
+    if args.engine == "local" and args.precision != "auto":
+        validate.check_precision(args.precision, device, name="--precision")
     check_weights_argument(args.weights)
     print(resolve(args.weights).notice, file=sys.stderr)  # fetched once here, before the workers start
-    settings = RunSettings(weights=args.weights, device=str(device), size=size, precision=precision,
+    # --precision auto is resolved by each worker on its own hardware (as `segment` does on its).
+    settings = RunSettings(weights=args.weights, device=str(device), size=size, precision=args.precision,
                            memory=config, threads=args.threads or 1, void_label=void_label_from_args(args))
     request = BatchRequest(
         root=Path(args.root), out=validate.check_output_dir(args.out), layout=args.layout,
@@ -505,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--weights", default="auto", help="as for 'segment': auto, mini, an official name, or a .pth path")
     m.add_argument("--device", default="auto", help="local engine: auto, cpu, cuda (one worker per GPU), cuda:N")
     m.add_argument("--size", type=int, default=480, help="short side of the working resolution; -1 keeps the input")
-    m.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="as for 'segment'")
+    m.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="as for 'segment'; auto is decided by each worker from its hardware (in summary.csv)")
     m.add_argument("--void-label", default="255", help="as for 'segment'")
     m.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_memory_arguments(m)

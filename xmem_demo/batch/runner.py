@@ -43,7 +43,7 @@ class RunSettings:
     weights: str = "auto"  # any name `weights.resolve_model` takes, or a .pth path
     device: str = "cpu"  # this worker's device ("cuda:1" for the second GPU of a local run)
     size: int | None = 480  # short side of the working resolution; None keeps the input
-    precision: str = "fp32"
+    precision: str = "auto"  # auto: from the worker's hardware (hardware.choose_precision), as `segment` does
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     threads: int = 1  # torch intra-op threads of this worker
     void_label: int | None = 255
@@ -147,6 +147,8 @@ class SequenceRunner:
         from ..pipeline import track
         from ..video import write_index_mask
 
+        from ..hardware import choose_precision
+
         s = self.settings
         loaded = load_sequence(spec, void_label=s.void_label)
         with loaded.source as source:
@@ -154,6 +156,7 @@ class SequenceRunner:
                 print(f"xmem-demo: warning: {spec.name}: {message}", file=sys.stderr)
             model = self.model()
             device = torch.device(s.device)
+            precision = choose_precision(device, s.precision).precision
             memory = PeakMemory()
             memory.reset()
             if device.type == "cuda":
@@ -163,7 +166,7 @@ class SequenceRunner:
             count = 0
             # The call `xmem-demo segment` makes (cli.cmd_segment): the same masks for the same clip.
             for result in track(model, source, loaded.annotations, s.memory, working_size=s.size,
-                                backward_first=True, precision=s.precision):
+                                backward_first=True, precision=precision):
                 mask = result.mask
                 write_atomic(seq_dir / loaded.output_names[result.index], lambda p: write_index_mask(p, mask))
                 count += 1
@@ -172,6 +175,7 @@ class SequenceRunner:
         row = SequenceResult(
             spec.name, "done", frames=count, objects=len(loaded.labels), seconds=round(seconds, 3),
             fps=round(count / max(seconds, 1e-9), 2), peak_rss_mib=round(memory.peak_mib(), 1),
+            device=str(device), precision=precision,
         )
         if device.type == "cuda":
             row.peak_cuda_mib = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)

@@ -43,11 +43,13 @@ class SequenceResult:
     JF: float | None = None
     error: str = ""
     worker: str = ""  # host:pid that ran it
+    device: str = ""
+    precision: str = ""  # what ran ("auto" resolved on the worker's hardware)
     per_object: dict[str, dict[str, float]] = field(default_factory=dict)  # JSON only
     settings: dict[str, Any] = field(default_factory=dict)  # what produced it (JSON only)
 
     CSV_FIELDS = ("sequence", "status", "frames", "objects", "seconds", "fps", "peak_rss_mib", "peak_cuda_mib",
-                  "J", "F", "JF", "error", "worker")
+                  "J", "F", "JF", "error", "worker", "device", "precision")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
