@@ -80,9 +80,9 @@ class PeakMemory:
                     return int(line.split()[1]) / 1024  # kB
         except (OSError, ValueError, IndexError):
             pass
-        import resource
+        from ..portable import peak_rss_mib
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return peak_rss_mib() or 0.0
 
 
 Progress = Callable[[str, str, int], None]  # (event, sequence, number): "start" n_frames / "frames" k
