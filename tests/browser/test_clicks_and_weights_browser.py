@@ -5,7 +5,7 @@
 * Offline (XMEM_DEMO_OFFLINE=1, as in CI), choosing the official weights says so at once in the
   banner; Track then fails with a message, and afterwards the banner, the weights menu and the
   progress line carry no 'Error' badge, the progress line says why, and tracking with other
-  weights works. The download button fails the same way and leaves the page usable.
+  weights works. The download button is off offline, its label saying why.
 """
 
 from __future__ import annotations
@@ -111,11 +111,9 @@ def test_official_weights_offline_say_so_and_leave_a_usable_page(browser, app_ur
     assert "failed" in progress and "loading weights" not in progress
     assert "cannot be used here" in banner.inner_text()
 
-    page.locator("#download-weights").click()
-    page.get_by_text("cannot download the official weights").first.wait_for()
-    page.wait_for_timeout(1500)
-    for selector in ("#weights-banner", "#weights"):
-        assert page.locator(selector).first.is_visible() and not has_error_badge(page, selector), selector
+    # Offline the download button is off and says why (not a button that fails after seconds).
+    download = page.locator("#download-weights")
+    assert download.is_disabled() and "downloads are switched off" in download.inner_text()
 
     # Still usable: back to the working weights, Track runs.
     choice.click()

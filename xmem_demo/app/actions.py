@@ -14,7 +14,7 @@ import numpy as np
 from ..clicks import Box, choose_segmenter
 from ..clicks.session import ClickModel
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
-from .render import annotated_view, display_scale
+from .render import annotated_view, contrast_palette, display_scale
 from .state import AppState, Click, FrameEdit, ObjectEdit, UserError
 
 
@@ -25,6 +25,8 @@ def load_clip(state: AppState, path: str | Path | None, display_name: str | None
     if state.running:
         raise UserError("a tracking run is going: press Stop (or wait) before loading another clip")
     state.reset_clip(inspect_clip(path, display_name))
+    # Object colours that stand out on this clip (its first frame, the one shown first).
+    state.palette = contrast_palette(read_frame(state.clip, 0))
 
 
 def load_example(state: AppState, name: str | None, folder: Path | None = None) -> None:
@@ -70,7 +72,8 @@ def frame_view(state: AppState, frame: np.ndarray | None = None) -> np.ndarray |
     frame = read_frame(state.clip, t) if frame is None else frame
     edit = state.edits.get(t)
     clicks = edit.objects[state.active].clicks if edit and state.active in edit.objects else []
-    return annotated_view(frame, shown_labels(state, t), clicks, display_scale(state.clip.width, state.clip.height))
+    scale = display_scale(state.clip.width, state.clip.height)
+    return annotated_view(frame, shown_labels(state, t), clicks, scale, state.palette)
 
 
 def _frame_edit(state: AppState) -> FrameEdit:

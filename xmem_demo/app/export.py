@@ -30,8 +30,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "object"
 
 
-def write_videos(run_dir: Path, clip: ClipInfo, first: int, last: int, objects: Sequence[ObjectInfo]) -> Iterator[int]:
-    """Write overlay.mp4 and objects.zip for frames first..last; yields frames written so far."""
+def write_videos(
+    run_dir: Path,
+    clip: ClipInfo,
+    first: int,
+    last: int,
+    objects: Sequence[ObjectInfo],
+    palette: tuple | None = None,
+) -> Iterator[int]:
+    """Write overlay.mp4 (objects in the display `palette`: the page's colours) and objects.zip
+    for frames first..last; yields frames written so far."""
     fps = clip.fps or 24.0
     masks_dir = run_dir / "masks"
     object_dir = run_dir / "objects"
@@ -44,7 +52,7 @@ def write_videos(run_dir: Path, clip: ClipInfo, first: int, last: int, objects: 
         writers = {i: stack.enter_context(Mp4Writer(p, fps=fps)) for i, p in object_paths.items()}
         for n, frame in enumerate(source.iter_frames(first, last + 1)):
             labels = read_index_mask(masks_dir / f"{first + n:05d}.png")
-            overlay_writer.write(display_overlay(frame, labels))
+            overlay_writer.write(display_overlay(frame, labels, palette=palette))
             for obj_id, writer in writers.items():
                 plane = np.where(labels == obj_id, 255, 0).astype(np.uint8)
                 writer.write(np.repeat(plane[..., None], 3, axis=2))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -30,16 +31,24 @@ from .styles import HEADER
 from .tracking import app_memory_settings, default_memory
 
 
+DOWNLOAD_WEIGHTS_LABEL = "Download official XMem weights now (~250 MB)"
 CLICK_MODES = ["include (+)", "exclude (−)"]  # a point click adds to / removes from the active object
 BOX_MODE = "box (2 corners)"  # Clip tab only: two clicks make a box prompt
 
 
-def click_model_line(segmenter) -> str:
-    """Which click model runs (GrabCut says why it is the fallback)."""
+def details(summary_html: str, text: str) -> str:
+    """A disclosure: one short sentence (HTML) shown, the technical details folded behind it
+    (issue 25: URLs, paths and error codes are not what a visitor reads first)."""
+    return f'<details class="xm-details"><summary>{summary_html}</summary><small>{html.escape(text)}</small></details>'
+
+
+def click_model_line(segmenter, problem: str = "") -> str:
+    """Which click model runs, in one sentence; GrabCut's reason (or a failed download's
+    `problem`) folded away."""
     if segmenter.name == "grabcut":
-        why = resolve_click_model().reason
-        return f"Click-to-mask: **{segmenter.label}** ({why})."
-    return f"Click-to-mask: **{segmenter.label}**."
+        why = problem or resolve_click_model().reason
+        return details("Clicks use <b>GrabCut</b> (offline): start with a <i>box</i> around the object.", why)
+    return f"Clicks use <b>{html.escape(segmenter.label)}</b>."
 
 
 class Components:
@@ -96,6 +105,7 @@ class Widgets(Components):
     dl_objects: Any = None
     dl_bundle: Any = None
     result_info: Any = None
+    restore_btn: Any = None
     weights: Any = None
     device: Any = None
     working: Any = None
@@ -177,9 +187,10 @@ def build_layout() -> Widgets:
         with gr.Column(scale=4, min_width=320):
             clip_section(w)
             objects_section(w)
+            track_controls(w)  # under the objects: in view at 1400x1000 (issue 25)
         with gr.Column(scale=7, min_width=420):
             annotation_section(w)
-    tracking_section(w)
+    tracking_views(w)
     results_section(w)
     advanced_settings(w, weights0)
     api_click_controls(w)
@@ -199,14 +210,15 @@ def clip_section(w: Widgets) -> None:
     examples = example_clips()
     gr.Markdown("### 1 · Load a clip")
     with gr.Tabs():
-        with gr.Tab("Example clips"):
+        with gr.Tab("Example clips"), gr.Row(equal_height=True):  # one row: Track stays in view
             w.example = gr.Dropdown(
                 examples,
                 value=examples[0] if examples else None,
                 label="Bundled example",
                 elem_id="example-clip",
+                scale=2,
             )
-            w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example")
+            w.load_example_btn = gr.Button("Load example", variant="primary", elem_id="load-example", scale=1, min_width=100)
         with gr.Tab("Upload"):
             w.upload = gr.File(
                 label=f"Video ({', '.join(e.lstrip('.') for e in CLIP_EXTENSIONS)})",
@@ -292,14 +304,17 @@ def brush_tab(w: Widgets) -> None:
     w.apply_brush_btn = gr.Button("Use brush strokes", elem_id="apply-brush")
 
 
-def tracking_section(w: Widgets) -> None:
-    """Step 3: Track / Stop, the progress line, and what tracking shows as it runs (the latest
-    frame and the memory occupancy per tier)."""
+def track_controls(w: Widgets) -> None:
+    """Step 3: Track / Stop and the progress line (its stages: tracking, then writing the results)."""
     gr.Markdown("### 3 · Track")
     with gr.Row():
         w.track_btn = gr.Button("▶ Track", variant="primary", scale=3, elem_id="track")
         w.stop_btn = gr.Button("■ Stop", variant="stop", scale=1, elem_id="stop")
     w.progress = gr.HTML(progress_html("idle", 0, 0), elem_id="progress")
+
+
+def tracking_views(w: Widgets) -> None:
+    """What tracking shows as it runs: the latest frame and the memory occupancy per tier."""
     with gr.Row(equal_height=True):
         w.preview = gr.Image(label="Live preview", interactive=False, height=300, elem_id="preview")
         w.memory_plot = gr.Plot(memory_figure([]), label="Memory occupancy per tier", elem_id="memory-plot")
@@ -318,6 +333,7 @@ def results_section(w: Widgets) -> None:
                 "Replay bundle: settings, clicks, memory trace (zip)", interactive=False, elem_id="dl-bundle"
             )
             w.result_info = gr.Markdown("", elem_id="result-info")
+            w.restore_btn = gr.Button("↩ Go back to the complete result", size="sm", visible=False, elem_id="restore-result")
 
 
 def advanced_settings(w: Widgets, weights0: str) -> None:
@@ -344,9 +360,7 @@ def advanced_settings(w: Widgets, weights0: str) -> None:
             )
         w.memory = memory_controls()
         with gr.Row():
-            w.download_btn = gr.Button(
-                "Download official XMem weights now (~250 MB)", size="sm", elem_id="download-weights"
-            )
+            w.download_btn = gr.Button(DOWNLOAD_WEIGHTS_LABEL, size="sm", elem_id="download-weights")
         gr.Markdown(limits_markdown())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -59,15 +60,16 @@ def device_choices() -> list[str]:
     return out
 
 
-def download_blocker(timeout: float = 3.0) -> str | None:
-    """Why the official weights cannot be downloaded now (None: they can, as far as we know).
+def download_blocker(timeout: float = 3.0, url: str | None = None) -> str | None:
+    """Why the official weights (or the file at `url`) cannot be downloaded now (None: they
+    can, as far as we know).
 
     Downloads are off with XMEM_DEMO_OFFLINE=1; otherwise one TCP connection to the download
     host (at most `timeout` seconds) tells whether there is a network path to it.
     """
     if offline():
         return "downloads are switched off (XMEM_DEMO_OFFLINE=1)"
-    url = urlsplit(base_url())
+    url = urlsplit(url or base_url())
     host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -122,3 +124,19 @@ def get_model(name: str, device: str = "auto") -> tuple[XMem, WeightsInfo]:
     """
     dev = str(resolve_device(device))
     return resolve_model(name, dev, allow_download=True, loader=lambda path, d: _load(str(path), str(d)))
+
+
+_BLOCKERS: dict[str, tuple[float, str | None]] = {}  # url -> (checked at, blocker)
+BLOCKER_TTL_S = 60.0
+
+
+def recent_download_blocker(url: str | None = None) -> str | None:
+    """`download_blocker`, checked at most once a minute per host for the whole server (a
+    page load asks it for each download button; one TCP probe per visitor would add up)."""
+    key = url or base_url()
+    now = time.monotonic()
+    cached = _BLOCKERS.get(key)
+    if cached is None or now - cached[0] > BLOCKER_TTL_S or offline():
+        cached = (now, download_blocker(url=url))
+        _BLOCKERS[key] = cached
+    return cached[1]

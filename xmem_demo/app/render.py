@@ -42,12 +42,48 @@ DISPLAY_COLOURS = np.array(
 )  # index 0: background (unused); objects beyond 20 reuse the list
 
 
-def object_color(obj_id: int) -> tuple[int, int, int]:
-    r, g, b = DISPLAY_COLOURS[1 + (int(obj_id) - 1) % (len(DISPLAY_COLOURS) - 1)] if obj_id else DISPLAY_COLOURS[0]
+# A display colour "blends in" when at least this share of the frame's pixels lies within
+# NEAR_DELTA_E of it (CIE76 distance in Lab: ~25 is "clearly the same hue family").
+NEAR_DELTA_E = 25.0
+BLENDS_IN_SHARE = 0.04
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 (..., 3) -> CIE Lab float (L in 0..100), OpenCV's float conversion."""
+    rgb = np.asarray(rgb, np.float32).reshape(-1, 1, 3) / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+Palette = tuple[tuple[int, int, int], ...]  # RGB colours, index 0 background (small: kept in a visitor's state)
+
+
+def contrast_palette(frame: np.ndarray, colours: np.ndarray = DISPLAY_COLOURS) -> Palette:
+    """The display colours reordered so that the first objects get colours that stand out on
+    this frame (issue 25: object 1's mustard vanished in yellow scenes).
+
+    A colour blends in when at least BLENDS_IN_SHARE of the frame lies within NEAR_DELTA_E of
+    it (Lab); those go to the back, least common first. The others keep their order, so a
+    frame with none of these colours (most) keeps the usual palette. Index 0 stays background.
+    """
+    frame = np.asarray(frame, np.uint8)
+    h, w = frame.shape[:2]
+    step = max(1, round(max(h, w) / 96))  # ~96 px on the long side is enough for a colour census
+    pixels = _lab(frame[::step, ::step, :3])
+    lab = _lab(colours[1:])
+    share = np.array([(np.linalg.norm(pixels - c, axis=1) < NEAR_DELTA_E).mean() for c in lab])
+    order = sorted(range(len(lab)), key=lambda i: (share[i] >= BLENDS_IN_SHARE, share[i] if share[i] >= BLENDS_IN_SHARE else 0.0, i))
+    return tuple(tuple(int(v) for v in c) for c in np.concatenate([colours[:1], colours[1:][order]]))
+
+
+def object_color(obj_id: int, palette: Palette | None = None) -> tuple[int, int, int]:
+    colours = DISPLAY_COLOURS if palette is None else palette
+    r, g, b = colours[1 + (int(obj_id) - 1) % (len(colours) - 1)] if obj_id else colours[0]
     return int(r), int(g), int(b)
 
 
-def display_overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+def display_overlay(
+    frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45, palette: Palette | None = None
+) -> np.ndarray:
     """Each object tinted with its display colour, outlined in white, ringed in black outside.
 
     Line width grows with the frame (1 px up to 600 px on the long side) so that outlines
@@ -60,7 +96,7 @@ def display_overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) 
     fg = labels > 0
     if not fg.any():
         return frame.copy()
-    lut = np.array([object_color(i) for i in range(int(labels.max()) + 1)], np.float32)
+    lut = np.array([object_color(i, palette) for i in range(int(labels.max()) + 1)], np.float32)
     out = frame.astype(np.float32)
     out[fg] = (1 - alpha) * out[fg] + alpha * lut[labels[fg].astype(np.int64)]
     edge = label_edges(labels)
@@ -74,10 +110,14 @@ def display_overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) 
 
 
 def annotated_view(
-    frame: np.ndarray, labels: np.ndarray | None, clicks: Sequence[Click] = (), scale: float = 1.0
+    frame: np.ndarray,
+    labels: np.ndarray | None,
+    clicks: Sequence[Click] = (),
+    scale: float = 1.0,
+    palette: Palette | None = None,
 ) -> np.ndarray:
     """The frame with its mask overlaid and the clicks drawn (+ green, - red), at display size."""
-    shown = frame if labels is None or not labels.any() else display_overlay(frame, labels)
+    shown = frame if labels is None or not labels.any() else display_overlay(frame, labels, palette=palette)
     shown = np.ascontiguousarray(resize_for_display(np.asarray(shown, np.uint8), scale))
     radius = max(4, round(min(shown.shape[:2]) / 60))
     for c in clicks:
@@ -93,11 +133,14 @@ def annotated_view(
 
 
 def legend_html(
-    objects: Sequence[ObjectInfo], active: int, frames_per_object: dict[int, list[int]] | None = None
+    objects: Sequence[ObjectInfo],
+    active: int,
+    frames_per_object: dict[int, list[int]] | None = None,
+    palette: Palette | None = None,
 ) -> str:
     items = []
     for obj in objects:
-        r, g, b = object_color(obj.id)
+        r, g, b = object_color(obj.id, palette)
         frames = (frames_per_object or {}).get(obj.id, [])
         where = (
             f"annotated on frame{'s' if len(frames) > 1 else ''} {', '.join(map(str, frames))}"
@@ -124,12 +167,21 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def progress_html(
-    phase: str, done: int, total: int, fps: float = 0.0, eta_s: float | None = None, note: str = ""
+    phase: str,
+    done: int,
+    total: int,
+    fps: float = 0.0,
+    eta_s: float | None = None,
+    note: str = "",
+    elapsed_s: float | None = None,
 ) -> str:
+    """The progress line: phase, frames done, rate and ETA of this stage, time since Track."""
     pct = 100.0 * done / total if total else 0.0
     stats = f"{done} / {total} frames"
     if fps > 0:
         stats += f" · {fps:.1f} FPS · ETA {format_seconds(eta_s)}"
+    if elapsed_s is not None:
+        stats += f" · {format_seconds(elapsed_s)} elapsed"
     note_html = f'<div class="xm-note">{html.escape(note)}</div>' if note else ""
     return (
         f'<div class="xm-progress"><div class="xm-progress-head"><b>{html.escape(phase)}</b><span>{stats}</span></div>'

@@ -108,8 +108,10 @@ class RunResult:
     first: int  # first and last frame with a result (inclusive): always one contiguous span
     last: int
     frames_done: int
-    seconds: float
+    seconds: float  # tracking only (the FPS is frames_done / seconds)
     stopped: bool
+    write_seconds: float = 0.0  # writing the videos and zips after tracking
+    total_seconds: float = 0.0  # from Track pressed to results ready: what the visitor waited
     overlay: str | None = None  # overlay.mp4
     masks_zip: str | None = None  # palette PNGs, DAVIS layout
     objects_zip: str | None = None  # one binary mask video per object
@@ -145,6 +147,11 @@ class AppState:
     active: int = 1  # id of the object that clicks and brush strokes edit
     edits: dict[int, FrameEdit] = field(default_factory=dict)
     result: RunResult | None = None
+    # The last complete run while `result` is a stopped one: a stopped run never silently
+    # replaces a complete one; the visitor can go back to it (ui: "Restore") until a later
+    # run completes (issue 25).
+    kept: RunResult | None = None
+    palette: tuple | None = None  # display colours (RGB) for this clip (render.contrast_palette); None: the default
     runs: int = 0
     running: bool = False
     stop_requested: bool = False
@@ -209,6 +216,8 @@ class AppState:
         self.active = 1
         self.edits = {}
         self.result = None
+        self.kept = None
+        self.palette = None
         self.clicks = ClickSession()
 
 

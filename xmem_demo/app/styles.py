@@ -31,6 +31,8 @@ CSS = """
 .xm-bar { height: 10px; border-radius: 5px; background: var(--neutral-200); overflow: hidden; }
 .xm-fill { height: 100%; background: var(--color-accent); transition: width 0.3s; }
 .xm-note { margin-top: 0.3em; color: var(--body-text-color-subdued); }
+.xm-details summary { cursor: pointer; }
+.xm-details small { display: block; margin-top: 0.3em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 /* The preview fills its box; the clickable frame is sized by the server (Gradio maps clicks
    assuming the browser only ever shrinks it). */
 #preview img { object-fit: contain !important; width: 100% !important; height: 100% !important; }

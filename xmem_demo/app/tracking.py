@@ -91,7 +91,7 @@ class TrackSettings:
 
 @dataclass
 class RunUpdate:
-    phase: str  # loading | forward | backward | writing | done | stopped
+    phase: str  # loading weights | forward | backward | writing results | done | stopped
     done: int
     total: int
     fps: float = 0.0
@@ -100,6 +100,7 @@ class RunUpdate:
     trace: list[dict] = field(default_factory=list)  # FrameRecord.summary() rows so far
     result: RunResult | None = None
     note: str = ""
+    elapsed_s: float = 0.0  # since the run started (Track pressed), every stage included
 
 
 class RecentRate:
@@ -127,9 +128,10 @@ class RecentRate:
 
 
 def pass_note(direction: str, passes: list[str], note: str = "") -> str:
-    """Which pass runs, out of how many ("pass 1 of 2: forward 40→99, then backward 39→0")."""
+    """Which pass runs, out of how many ("stage 1 of 2, tracking: pass 1 of 2: forward 40→99,
+    then backward 39→0"); stage 2 writes the results (its own progress and ETA)."""
     index = 1 if direction == "forward" or len(passes) == 1 else 2
-    text = f"pass {index} of {len(passes)}: {', '.join(passes)}"
+    text = f"stage 1 of 2, tracking (then writing the results): pass {index} of {len(passes)}: {', '.join(passes)}"
     return f"{text}. {note}" if note else text
 
 
@@ -160,6 +162,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     note = f"annotations on frames {', '.join(map(str, outside))} are outside the range and not used" if outside else ""
     config = settings.memory_config()
     total = last - first + 1
+    t0 = time.perf_counter()  # the visitor's wait starts here: every stage counts (issue 25)
 
     yield RunUpdate("loading weights", 0, total, note=note)
     model, weights = get_model(settings.weights, settings.device)
@@ -203,7 +206,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
                 last_yield = now
                 preview = None
                 if result.frame is not None:
-                    preview = resize_for_display(display_overlay(result.frame, result.mask), scale)
+                    preview = resize_for_display(display_overlay(result.frame, result.mask, palette=state.palette), scale)
                 yield RunUpdate(
                     result.direction,
                     len(done_frames),
@@ -213,21 +216,36 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
                     preview,
                     trace,
                     note=pass_note(result.direction, passes, note),
+                    elapsed_s=now - t0,
                 )
     seconds = time.perf_counter() - started
     stopped = len(done_frames) < total
     if not done_frames:
         shutil.rmtree(run_dir, ignore_errors=True)
         state.result = previous
-        yield RunUpdate("stopped", 0, total, trace=trace, result=previous, note="stopped before the first frame")
+        yield RunUpdate(
+            "stopped", 0, total, trace=trace, result=previous, note="stopped before the first frame",
+            elapsed_s=time.perf_counter() - t0,
+        )  # fmt: skip
         return
 
+    # Stage 2 of 2: the videos and zips, with their own progress and ETA (on a 720p clip
+    # with 2 objects this took ~90 s after tracking: issue 25).
     lo, hi = min(done_frames), max(done_frames)
     result = RunResult(str(run_dir), lo, hi, len(done_frames), seconds, stopped)
     span = hi - lo + 1
-    for written in write_videos(run_dir, clip, lo, hi, state.objects):
-        if written == span or written % 25 == 0:
-            yield RunUpdate("writing videos", written, span, trace=trace, note=note)
+    writing_started = time.perf_counter()
+    write_rate = RecentRate(writing_started)
+    last_yield = 0.0
+    for written in write_videos(run_dir, clip, lo, hi, state.objects, state.palette):
+        now = time.perf_counter()
+        write_rate.tick(now)
+        if now - last_yield >= PREVIEW_INTERVAL_S or written == span:
+            last_yield = now
+            yield RunUpdate(
+                WRITING, written, span, write_rate.fps, write_rate.eta(span - written), trace=trace,
+                note=writing_note(stopped, len(done_frames), seconds), elapsed_s=now - t0,
+            )  # fmt: skip
     result.overlay = str(run_dir / "overlay.mp4")
     result.objects_zip = str(run_dir / "objects.zip")
     result.masks_zip = str(write_masks_zip(run_dir, clip, lo, hi))
@@ -247,10 +265,45 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     result.bundle_zip = str(
         write_bundle(run_dir, state, settings.record() | {"memory_config": asdict(config)}, trace, run_info)
     )
-    state.result = result
-    if previous is not None and previous.run_dir != result.run_dir:
-        shutil.rmtree(previous.run_dir, ignore_errors=True)
+    result.write_seconds = time.perf_counter() - writing_started
+    result.total_seconds = time.perf_counter() - t0
+    keep_complete_result(state, previous, result)
     phase = "stopped" if stopped else "done"
     yield RunUpdate(
-        phase, len(done_frames), total, len(done_frames) / max(seconds, 1e-6), 0.0, None, trace, result, note
-    )
+        phase, len(done_frames), total, len(done_frames) / max(seconds, 1e-6), 0.0, None, trace, result, note,
+        elapsed_s=result.total_seconds,
+    )  # fmt: skip
+
+
+WRITING = "writing results"  # the phase name of stage 2
+
+
+def writing_note(stopped: bool, frames: int, seconds: float) -> str:
+    what = f"{'stopped early: ' if stopped else ''}{frames} frames tracked in {seconds:.1f} s"
+    return f"stage 2 of 2: writing the overlay video, the per-object videos and the zips ({what})"
+
+
+def keep_complete_result(state: AppState, previous: RunResult | None, result: RunResult) -> None:
+    """The new result becomes the shown one; a stopped run never silently discards a complete
+    one: the last complete result is kept in `state.kept` (the page offers it back) until a
+    later run completes. Results nobody can reach any more are deleted."""
+    keep = state.kept
+    if result.stopped and previous is not None and not previous.stopped:
+        keep = previous  # the complete run the visitor had before pressing Stop
+    elif not result.stopped:
+        keep = None
+    gone = [r for r in (previous, state.kept) if r is not None and r is not keep and r.run_dir != result.run_dir]
+    for old in gone:
+        shutil.rmtree(old.run_dir, ignore_errors=True)
+    state.result, state.kept = result, keep
+
+
+def restore_kept(state: AppState) -> None:
+    """Back to the last complete result (the stopped one shown instead is deleted)."""
+    if state.kept is None:
+        raise UserError("there is no earlier complete result to go back to")
+    if state.running:
+        raise UserError("a run is going: wait for it or press Stop first")
+    stopped, state.result, state.kept = state.result, state.kept, None
+    if stopped is not None and stopped.run_dir != state.result.run_dir:
+        shutil.rmtree(stopped.run_dir, ignore_errors=True)

@@ -21,22 +21,22 @@ import gradio as gr
 from ..checkpoint import CheckpointError
 from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
 from ..clicks.choose import requested_model
-from ..clicks.download import download_progress
+from ..clicks.download import download_progress, sam_weights_url
 from ..session import MaskError
 from ..video import VideoError
-from ..weights import WeightsError, cached_path, download_official, offline
+from ..weights import WeightsError, cached_path, download_official
 from . import actions
 from .gpu import CLICK_SECONDS, gpu_task, track_request_duration
 from .janitor import start_janitor
-from .layout import Widgets, build_layout, click_model_line
+from .layout import DOWNLOAD_WEIGHTS_LABEL, Widgets, build_layout, click_model_line
 from .limits import CACHE_MAX_AGE_S, CACHE_SWEEP_EVERY_S, MAX_CONCURRENT_RUNS, MAX_UPLOAD
 from .live import CSS as LIVE_CSS, build_live_tab
-from .models import banner, download_blocker
+from .models import banner, download_blocker, recent_download_blocker
 from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
 from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
 from .styles import CSS, theme
-from .tracking import TrackSettings, run_tracking
+from .tracking import TrackSettings, restore_kept, run_tracking
 
 # Click, undo and clear events run one at a time (all visitors together) so that one visitor's
 # rapid clicks are applied in order to their state; a click takes ~0.1-0.5 s of click-to-mask.
@@ -47,6 +47,12 @@ ANNOTATE_WORKERS = 1
 # after the page's own example load and never overwritten by it. A load only opens the file
 # and decodes its first frame (the bundled example: see docs/app.md for the time it takes).
 CLIP_LOAD_WORKERS = 1
+
+# The events that change a visitor's annotation (see wire_annotation): every one counts, in
+# order, one at a time, and none covers the frame with a loading overlay.
+ANNOTATE_EVENT = dict(
+    trigger_mode="multiple", concurrency_id="annotate", concurrency_limit=ANNOTATE_WORKERS, show_progress="minimal"
+)
 
 VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, ClickModelError, ValueError, OSError)
 
@@ -95,6 +101,28 @@ def _file_label(title: str, path: str | None) -> str:
     return f"{title} ({size / 2**20:.1f} MB)" if size >= 2**20 else f"{title} ({size / 2**10:.0f} KB)"
 
 
+def short_reason(blocker: str) -> str:
+    """A download blocker in a few words for a button label."""
+    return "downloads are switched off" if "XMEM_DEMO_OFFLINE" in blocker else "no connection"
+
+
+def result_line(r, kept=None) -> str:
+    """What the result is and what it cost: tracking, writing, and the whole wait (from Track
+    pressed to the downloads ready, which is what the visitor's clock says)."""
+    fps = r.frames_done / max(r.seconds, 1e-6)
+    line = (
+        f"{'Stopped early: ' if r.stopped else ''}{r.frames_done} frames ({r.first}–{r.last}) tracked in "
+        f"{r.seconds:.1f} s ({fps:.1f} FPS), results written in {r.write_seconds:.1f} s: "
+        f"**{r.total_seconds:.1f} s in all**."
+    )
+    if kept is not None:
+        line += (
+            f" The complete result of the run before ({kept.frames_done} frames, {kept.first}–{kept.last}) is kept: "
+            "the button below brings it back; it goes when a later run completes."
+        )
+    return line
+
+
 def weights_banner(name: str) -> str:
     """The banner saying which weights run and what they can do."""
     b = banner(name)
@@ -113,7 +141,8 @@ class Views:
         # What loading a clip refreshes: the view, the editor, the clip's range and the results.
         self.clip_outputs = self.editor_outputs + [
             w.clip_info, w.frame_slider, w.first, w.last, w.preview, w.memory_plot, w.progress,
-            w.result_video, w.result_info, w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle,
+            w.result_video, w.result_info, w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle, w.upload,
+            w.restore_btn,
         ]  # fmt: skip
 
     def view(self, s: AppState, with_editor: bool = False) -> dict:
@@ -132,7 +161,7 @@ class Views:
         out = {
             w.state: s,
             w.frame_image: image,
-            w.legend: legend_html(s.objects, s.active, frames),
+            w.legend: legend_html(s.objects, s.active, frames, s.palette),
             w.objects_dd: gr.update(choices=[(f"{o.id} · {o.name}", o.id) for o in s.objects], value=s.active),
             w.obj_name: obj.name if obj else "",
             w.status: note,
@@ -148,21 +177,24 @@ class Views:
         choices = [(f"{i + 1} · {score:.2f}", i) for i, score in enumerate(scores)]
         return {**self.view(s), self.w.candidates: gr.update(choices=choices, value=best, visible=len(scores) > 1)}
 
-    def results(self, s: AppState) -> dict:
-        w, r = self.w, s.result
+    def results(self, s: AppState, hide: str = "") -> dict:
+        """The result video, its downloads and its line; `hide`: show none of them, with this
+        line instead (a run is going: the previous run's video and sizes are not shown)."""
+        w, r = self.w, (None if hide else s.result)
         buttons = {"masks_zip": w.dl_masks, "overlay": w.dl_overlay, "objects_zip": w.dl_objects, "bundle_zip": w.dl_bundle}
         labels = download_labels(r)
         out = {
             button: gr.update(value=getattr(r, key, None) if r else None, interactive=r is not None, label=labels[key])
             for key, button in buttons.items()
         }
-        if r is None:  # e.g. a new clip: no old sizes on the disabled buttons
-            return {**out, w.result_video: None, w.result_info: ""}
-        info = (
-            f"{'Stopped early: ' if r.stopped else ''}{r.frames_done} frames ({r.first}–{r.last}) in "
-            f"{r.seconds:.1f} s, {r.frames_done / max(r.seconds, 1e-6):.1f} FPS."
+        kept = None if hide else s.kept
+        out[w.restore_btn] = gr.update(
+            visible=kept is not None,
+            value=f"↩ Go back to the complete result (frames {kept.first}–{kept.last})" if kept else None,
         )
-        return {**out, w.result_video: r.overlay, w.result_info: info}
+        if r is None:  # a run going, or a new clip: no old video, no old sizes on the disabled buttons
+            return {**out, w.result_video: None, w.result_info: hide}
+        return {**out, w.result_video: r.overlay, w.result_info: result_line(r, kept)}
 
     def after_clip(self, s: AppState) -> dict:
         w, n = self.w, s.clip.num_frames
@@ -176,7 +208,18 @@ class Views:
             w.preview: None,
             w.memory_plot: memory_figure([], n),
             w.progress: progress_html("ready", 0, n, note="Click the object, then press Track."),
+            w.upload: None,  # the box is ready for another file (no × to click first)
         }
+
+    def after_failed_load(self, s: AppState) -> dict:
+        """A refused clip: the page as it was (the clip before, if any), every output refreshed,
+        which removes the red 'Error' badges Gradio puts on them; the upload box emptied for
+        the next file. The toast said what was wrong."""
+        if s.clip is None:
+            return {self.w.state: s, self.w.upload: None}
+        w = self.w
+        unchanged = {c: gr.update() for c in (w.frame_slider, w.first, w.last, w.preview, w.memory_plot, w.progress)}
+        return {**self.view(s, with_editor=True), **self.results(s), **unchanged, w.clip_info: s.clip.describe(), w.upload: None}
 
 
 def wire_clip(demo: gr.Blocks, w: Widgets, views: Views) -> None:
@@ -205,9 +248,26 @@ def wire_clip(demo: gr.Blocks, w: Widgets, views: Views) -> None:
         return on_load_example(s, name, request)
 
     outputs = views.clip_outputs
-    w.load_example_btn.click(on_load_example, [w.state, w.example], outputs, api_name="load_example", **loading)
-    w.upload.upload(on_upload, [w.state, w.upload], outputs, api_name="load_clip", **loading)
+    refresh = dict(fn=views.after_failed_load, inputs=w.state, outputs=outputs, api_visibility="private")
+    w.load_example_btn.click(
+        on_load_example, [w.state, w.example], outputs, api_name="load_example", **loading
+    ).failure(**refresh)
+    w.upload.upload(on_upload, [w.state, w.upload], outputs, api_name="load_clip", **loading).failure(**refresh)
     demo.load(on_page_load, [w.state, w.example], outputs, api_visibility="private", **loading)
+
+    def on_range(s: AppState, first, last):
+        """The idle progress line counts the frames the range holds (not the whole clip)."""
+        if s.running or s.clip is None:
+            return gr.skip()
+        try:
+            count = int(last) - int(first) + 1
+        except (TypeError, ValueError):
+            return gr.skip()
+        note = "Click the object, then press Track." if count > 0 else "The last frame comes before the first."
+        return progress_html("ready", 0, max(count, 0), note=note)
+
+    for box in (w.first, w.last):
+        box.change(on_range, [w.state, w.first, w.last], w.progress, api_visibility="private", show_progress="hidden")
 
 
 def wire_annotation(w: Widgets, views: Views) -> None:
@@ -259,9 +319,7 @@ def wire_annotation(w: Widgets, views: Views) -> None:
     # covers the image with a loading overlay that swallows them); and clicks, undo,
     # candidate choice and clear share one queue with one worker, so they run one at a
     # time in the order they were made (they all change the same per-visitor state).
-    annotate = dict(
-        trigger_mode="multiple", concurrency_id="annotate", concurrency_limit=ANNOTATE_WORKERS, show_progress="minimal"
-    )
+    annotate = ANNOTATE_EVENT
     clicks = views.click_outputs
     w.frame_image.select(on_select, [w.state, w.click_mode], clicks, api_visibility="private", **annotate)
     w.api_click_btn.click(on_api_click, [w.state, w.api_x, w.api_y, w.api_positive], clicks, api_name="click", **annotate)
@@ -291,18 +349,28 @@ def state_action(fn: Callable[..., Any], views: Views) -> Callable[..., dict]:
 
 
 def wire_objects(w: Widgets, views: Views) -> None:
-    """Adding, choosing, renaming and removing objects."""
+    """Adding, choosing, renaming and removing objects.
+
+    These events share the clicks' queue and never cover the frame with a loading overlay:
+    leaving the "Active object" menu or the name box (Tab from the frame range opens the
+    menu; a click on the frame closes it) fires select_object / rename as the visitor's next
+    click lands on the frame, and with Gradio's default overlay that click hit the overlay
+    and was lost (issue 25). In the one queue, the click is applied after them, in order.
+    """
     outputs = views.outputs
+    objects = dict(ANNOTATE_EVENT, trigger_mode="always_last")
     w.add_obj_btn.click(
-        state_action(lambda s: actions.add_object(s), views), w.state, outputs, api_name="add_object"
+        state_action(lambda s: actions.add_object(s), views), w.state, outputs, api_name="add_object", **ANNOTATE_EVENT
     )
     w.objects_dd.input(
-        state_action(actions.select_object, views), [w.state, w.objects_dd], outputs, api_name="select_object"
+        state_action(actions.select_object, views), [w.state, w.objects_dd], outputs, api_name="select_object", **objects
     )
     rename = state_action(actions.rename_object, views)
-    w.obj_name.submit(rename, [w.state, w.obj_name], outputs, api_name="rename_object")
-    w.obj_name.blur(rename, [w.state, w.obj_name], outputs, api_visibility="private")
-    w.remove_obj_btn.click(state_action(actions.remove_object, views), w.state, outputs, api_name="remove_object")
+    w.obj_name.submit(rename, [w.state, w.obj_name], outputs, api_name="rename_object", **objects)
+    w.obj_name.blur(rename, [w.state, w.obj_name], outputs, api_visibility="private", **objects)
+    w.remove_obj_btn.click(
+        state_action(actions.remove_object, views), w.state, outputs, api_name="remove_object", **ANNOTATE_EVENT
+    )
 
 
 def wire_tracking(w: Widgets, views: Views) -> None:
@@ -332,9 +400,14 @@ def wire_tracking(w: Widgets, views: Views) -> None:
         s.running = True
         total = 0
         try:
-            for u in run_tracking(s, settings):
+            for n, u in enumerate(run_tracking(s, settings)):
                 total = u.total
-                out: dict = {w.state: s, w.progress: progress_html(u.phase, u.done, u.total, u.fps, u.eta_s, u.note)}
+                progress = progress_html(u.phase, u.done, u.total, u.fps, u.eta_s, u.note, u.elapsed_s)
+                out: dict = {w.state: s, w.progress: progress}
+                if n == 0:  # nothing of the previous run on screen while this one goes
+                    before = " (the previous one is replaced when this run completes)" if s.result else ""
+                    out.update(views.results(s, hide=f"Tracking… the result appears here when written{before}."))
+                    out[w.preview] = None
                 if u.phase in ("forward", "backward", "done", "stopped"):
                     out[w.memory_plot] = memory_figure(u.trace, u.total)  # the run's range, both passes
                 if u.preview is not None:
@@ -357,6 +430,7 @@ def wire_tracking(w: Widgets, views: Views) -> None:
         'Error' badges Gradio puts on them), the failure kept in the progress line, the
         banner saying what the chosen weights can do."""
         out = {**views.view(s), **views.results(s), w.progress: progress, w.banner_box: weights_banner(weights)}
+        # (results(s): the previous result, hidden while the run went, is back)
         out[w.memory_plot] = memory_figure([], s.clip.num_frames if s.clip else None)
         out[w.preview] = None
         return out
@@ -370,7 +444,7 @@ def wire_tracking(w: Widgets, views: Views) -> None:
     # Outputs in a fixed order (gradio_client returns them in this order, the state left out).
     outputs = [
         w.progress, w.memory_plot, w.preview, w.result_video, w.result_info,
-        w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle, w.banner_box, *views.outputs,
+        w.dl_masks, w.dl_overlay, w.dl_objects, w.dl_bundle, w.banner_box, *views.outputs, w.restore_btn,
     ]  # fmt: skip
     track_event = w.track_btn.click(
         on_track,
@@ -385,11 +459,32 @@ def wire_tracking(w: Widgets, views: Views) -> None:
     track_event.failure(after_failed_track, [w.state, w.weights, w.progress], outputs, api_visibility="private")
     w.stop_btn.click(on_stop, w.state, w.progress, api_name="stop", queue=False)
 
+    @visitor_errors
+    def on_restore(s: AppState):
+        restore_kept(s)
+        return {**views.results(s), **views.view(s)}
+
+    w.restore_btn.click(
+        on_restore, w.state, outputs[3:9] + [*views.outputs, w.restore_btn], api_name="restore_result"
+    )
+
 
 def wire_weights(demo: gr.Blocks, w: Widgets) -> None:
     """The weights banner (page load, a new choice) and the official-weights download."""
     w.weights.change(weights_banner, w.weights, w.banner_box, api_visibility="private")
     demo.load(weights_banner, w.weights, w.banner_box, api_visibility="private")
+
+    def download_button():
+        """Off, saying why, where the download cannot work (offline): not a button that fails
+        after seconds (issue 25)."""
+        if cached_path("xmem").exists():
+            return gr.update(interactive=False, value="Official XMem weights: already downloaded")
+        blocker = recent_download_blocker()
+        if blocker is not None:
+            return gr.update(interactive=False, value=f"Official XMem weights: no download here ({short_reason(blocker)})")
+        return gr.update(interactive=True, value=DOWNLOAD_WEIGHTS_LABEL)
+
+    demo.load(download_button, None, w.download_btn, api_visibility="private")
 
     @visitor_errors
     def on_download(progress_bar=gr.Progress(track_tqdm=True)):
@@ -410,10 +505,12 @@ def wire_click_model(demo: gr.Blocks, w: Widgets) -> None:
     """The click-model line, and fetching the SAM 2.1 weights (button, or on first use)."""
 
     def on_click_model_download():
-        """Fetch the SAM 2.1 weights; the click-model line shows how far it is (the console too)."""
+        """Fetch the SAM 2.1 weights; the click-model line shows how far it is (the console too).
+        A failure is one sentence, its details folded, and the button goes (it would only fail again)."""
         for p in download_progress():
             if p.error:
-                yield f"Click-to-mask: **GrabCut (offline fallback)**: {p.line()}", gr.update()
+                problem = f"The SAM 2.1 download failed: {p.line()}"
+                yield click_model_line(choose_segmenter(), problem), gr.update(visible=False)
                 return
             if p.finished:
                 yield click_model_line(choose_segmenter()), gr.update(visible=False)
@@ -421,10 +518,16 @@ def wire_click_model(demo: gr.Blocks, w: Widgets) -> None:
             yield p.line() + "; clicks use GrabCut until then.", gr.update()
 
     def on_page_load():
-        """First use: fetch the SAM 2.1 weights if they can be had (never when XMEM_DEMO_OFFLINE=1)."""
+        """First use: fetch the SAM 2.1 weights if they can be had (never when XMEM_DEMO_OFFLINE=1,
+        nor when its host cannot be reached: then the line says so at once, without the button)."""
         choice = resolve_click_model()
-        if choice.checkpoint is None and sam2_installed() and not offline() and requested_model() != "grabcut":
-            yield from on_click_model_download()
+        if choice.checkpoint is None and sam2_installed() and requested_model() != "grabcut":
+            blocker = recent_download_blocker(sam_weights_url())
+            if blocker is None:
+                yield from on_click_model_download()
+                return
+            problem = f"{choice.reason}, and they cannot be downloaded here: {blocker}."
+            yield click_model_line(choose_segmenter(), problem), gr.update(visible=False)
         else:
             yield click_model_line(choose_segmenter()), gr.update()
 

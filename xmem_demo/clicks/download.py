@@ -45,6 +45,11 @@ def preloaded_checkpoint(spec: Sam2Spec) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
+def sam_weights_url(name: str = DEFAULT_MODEL) -> str:
+    """The URL the default SAM 2.1 checkpoint downloads from (the app checks its host first)."""
+    return weights_url(spec_for(name))
+
+
 def cached_checkpoint(name: str = DEFAULT_MODEL) -> Path:
     """Where the checkpoint is: our cache, else the Hub cache (preloaded), else where our cache
     would hold it once downloaded."""
