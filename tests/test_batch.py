@@ -206,3 +206,29 @@ def test_eval_in_parallel_equals_serial_and_writes_csv(davis, tmp_path, capsys):
     per_obj = (tmp_path / "csv" / "per-object.csv").read_text().splitlines()
     assert per_obj[0] == "sequence,object,J,F,J&F"
     assert len(per_obj) - 1 == sum(len(v["per_object"]) for v in serial.values())
+
+
+def test_thirty_sequence_synthetic_dataset_segmented_and_evaluated_end_to_end(tmp_path, capsys):
+    """The issue's target: 30 sequences in the DAVIS layout, one command to write them, one to
+    segment them all, one to evaluate them all; the two commands' scores agree."""
+    from xmem_demo.batch import synthetic_dataset
+
+    root, pred = tmp_path / "synthetic", tmp_path / "pred"
+    assert synthetic_dataset.main([str(root), "--sequences", "30", "--frames", "4", "--size", "32x48"]) == 0
+    capsys.readouterr()
+    run = run_cli(["segment-many", str(root), "--out", str(pred), *SMALL], capsys)
+    assert run.code == 0, run.err
+    assert "30 sequences (davis layout); 0 already done, 30 to segment" in run.out
+    assert "local engine:" in run.out  # the default, chosen from this machine, is printed
+    summary = json.loads((pred / "summary.json").read_text())
+    assert summary["overall"]["done"] == 30 and summary["overall"]["frames"] == 120
+    run = run_cli(["eval", str(pred), str(root / "Annotations" / "480p"), "--csv", str(tmp_path / "scores")], capsys)
+    assert run.code == 0, run.err
+    rows = (tmp_path / "scores" / "per-sequence.csv").read_text().splitlines()
+    assert len(rows) == 1 + 30 + 1
+    by_name = {r["sequence"]: r for r in summary["sequences"]}
+    for line in rows[1:-1]:
+        name, _, _, j, f, jf = line.split(",")
+        assert abs(float(jf) - by_name[name]["JF"]) < 1e-6, name
+    total = rows[-1].split(",")
+    assert abs(float(total[-1]) - summary["overall"]["JF"]) < 1e-6
