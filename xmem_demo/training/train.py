@@ -139,7 +139,9 @@ def sequence_loss(model: XMem, frames_u8, masks_u8, num_objects, cfg: TrainConfi
     (a frozen trunk, `features.FeaturePool`); otherwise the query encoder runs here.
     """
     b, t = masks_u8.shape[:2]
-    k = cfg.max_objects
+    # Object channels: as many as the batch's largest count (padding objects cost a value
+    # encoder and decoder pass each and are masked out anyway), at most cfg.max_objects.
+    k = min(cfg.max_objects, max(num_objects))
     frames = normalise(frames_u8)  # B x T x 3 x H x W
     target = masks_u8.long()  # B x T x H x W
     onehot = torch.stack([(target == obj + 1) for obj in range(k)], 2).float()  # B x T x K x H x W
