@@ -9,6 +9,13 @@ what a user waits for) with `--workers 1` and `--workers N` (1 thread each), alt
 the same masks; reports each run's wall time, the median ratio N/1 and the load average
 (1-minute, from os.getloadavg) before and after each run. Results: benchmarks/results/
 segment_many_workers.json.
+
+The machine's own ceiling is measured in the same run: a pure-Python CPU loop in 1 process,
+then in N processes at once (`spin_control`: N-process wall time / 1-process wall time). With
+N free cores it is about 1.0 (each loop keeps its own core, so N loops take as long as one,
+and N workers could finish in 1/N of the time); when other jobs leave this run about one
+core's worth in all, it approaches N, and no number of workers can beat one worker. Read the
+workers' ratio next to it.
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ def masks_digest(pred: Path) -> str:
         h.update(p.relative_to(pred).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+SPIN = "import time\nt = time.perf_counter()\nx = 0\nfor i in range(20_000_000): x += i\nprint(time.perf_counter() - t)"
+
+
+def spin(processes: int) -> float:
+    """Wall time of `processes` pure-CPU loops started together (the slowest one)."""
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    return max(float(p.communicate()[0]) for p in procs)
 
 
 def run_once(root: Path, out: Path, workers: int, weights: str) -> dict:
@@ -70,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "dataset"
         write_davis(root, args.sequences, args.frames, height, width)
-        runs = []
+        runs, spins = [], []
         for r in range(args.rounds):
+            one, many = spin(1), spin(args.workers)
+            spins.append({"one": round(one, 2), "many": round(many, 2), "ratio": round(many / one, 3)})
+            print(f"round {r}: CPU loop alone {one:.1f} s, {args.workers} at once {many:.1f} s "
+                  f"(ratio {many / one:.2f}; 1.0 = a free core each)", flush=True)
             order = (1, args.workers) if r % 2 == 0 else (args.workers, 1)
             for workers in order:
                 run = run_once(root, Path(tmp) / f"pred-{r}-{workers}", workers, args.weights)
@@ -92,11 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_per_round": [round(x, 3) for x in ratios],
         "ratio_median_seconds": round(many / one, 3),
         "same_masks_in_every_run": same,
+        "spin_control": spins,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"{args.workers} workers / 1 worker: {many:.1f} s / {one:.1f} s = {many / one:.2f} (per round: "
-          f"{', '.join(f'{x:.2f}' for x in ratios)}); same masks in every run: {same} -> {args.out}")
+          f"{', '.join(f'{x:.2f}' for x in ratios)}); CPU-loop control per round: "
+          f"{', '.join(str(x['ratio']) for x in spins)}; same masks in every run: {same} -> {args.out}")
     return 0 if same else 1
 
 

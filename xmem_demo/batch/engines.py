@@ -4,8 +4,9 @@ Both engines hand each sequence to `runner.run_in_this_process` in a long-lived 
 (so the model loads once per worker) and get its `SequenceResult` back; the files are
 written by the worker, identically, whichever engine ran it.
 
-* `LocalEngine`: a pool of worker processes (spawned, not forked: a forked child inherits
-  the parent's OpenMP state, which is not fork-safe). On a CPU each worker gets a budget of
+* `LocalEngine`: a pool of worker processes (from a fork server that has imported torch
+  once, `worker_context`; never forked from this process, whose threads and torch state a
+  child must not inherit). On a CPU each worker gets a budget of
   torch threads; on GPUs, one worker per GPU. `plan_local_workers` chooses the default from
   the machine (cores, GPUs, available memory) and says why. Several small sequences at once
   use a multi-core CPU better than one sequence with several threads: XMem's per-frame work
@@ -34,9 +35,11 @@ from .progress import ProgressBars
 from .runner import RunSettings, SequenceRunner, run_in_this_process
 from .summary import SequenceResult
 
-# A worker's resident memory on a CPU at the official 480p working size, measured with the
-# official-size network (model, frame features, memory of a few hundred frames) plus headroom;
-# it scales with the working area. Only used to cap the default number of workers.
+# A worker's resident memory on a CPU, to cap the default number of workers (never a limit).
+# Measured with segment-many, 1 thread, --size 480, a 480x854 clip of 12 frames: peak RSS
+# 1,412 MiB with the official-size network (ResNet-50/18), 411 MiB with mini; full memory
+# (T_max frames and L_max elements at 480p) adds well under 100 MiB per object. Taken as
+# 1,500 MiB per 480p working area plus 400 MiB, scaled with the working area.
 WORKER_MIB_AT_480 = 1500
 WORKER_MIB_BASE = 400
 
@@ -145,6 +148,20 @@ def _pool_task(spec: SequenceSpec, settings: RunSettings, out: str) -> SequenceR
     return run_in_this_process(spec, settings.for_device(_worker_device), out, progress=_report)
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start. Where it exists (Linux, macOS), a fork server: one clean,
+    single-threaded process imports torch and the runner once, and each worker is forked
+    from it, so N workers cost one import instead of N (about 1.5 s of CPU each here, which
+    on a small dataset is a good part of the run). Elsewhere (Windows), spawn: each worker
+    imports anew. Never a plain fork of this process, whose threads (progress bars) and
+    torch state a child must not inherit."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["xmem_demo.batch.runner"])  # takes effect when the server starts
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 class LocalEngine:
     """Worker processes on this machine (in this process when there is one worker)."""
 
@@ -166,7 +183,7 @@ class LocalEngine:
         return self._run_pool(specs, settings, out, progress)
 
     def _run_pool(self, specs: list[SequenceSpec], settings: RunSettings, out: Path, progress: ProgressBars) -> list[SequenceResult]:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = worker_context()
         workers = min(self.plan.workers, len(specs))
         slots, events = ctx.Queue(), ctx.Queue()
         for i in range(workers):
