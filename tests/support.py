@@ -58,6 +58,19 @@ def save_tiny_checkpoint(path: Path, **kwargs):
     return model
 
 
+def tiny_counts_as_official(monkeypatch) -> None:
+    """Let the TINY network pass the official-architecture check (weights.official_shapes), so
+    that tests of downloads, digests and caching can serve a fast 1 MB file as XMem.pth."""
+    import torch
+
+    from xmem_demo import ModelConfig, XMem, weights
+
+    torch.manual_seed(0)
+    shapes = {k: list(v.shape) for k, v in XMem(ModelConfig(**TINY)).state_dict().items()}
+    table = {"tables": {"xmem": shapes, "xmem-no-sensory": shapes}, "variants": dict.fromkeys(weights.OFFICIAL_FILES, "xmem")}
+    monkeypatch.setattr(weights, "official_shapes", lambda: table)
+
+
 @dataclass(frozen=True)
 class Segment:
     """An `xmem-demo segment` command on the files of one folder, given by what differs from a

@@ -7,7 +7,10 @@ no work and leaves nothing behind. Every case is also a row of docs/bad_inputs.m
 from __future__ import annotations
 
 import os
+import re
 import time
+import zlib
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -18,11 +21,13 @@ from PIL import Image
 
 from xmem_demo import MemoryConfig, ModelConfig, XMem
 from xmem_demo.checkpoint import CheckpointError, load_model
+from xmem_demo.clicks import Click, GrabCutSegmenter
 from xmem_demo.errors import InputError, MaskError
 from xmem_demo.outdir import OutputDir
 from xmem_demo.pipeline import ArraySource, track
 from xmem_demo.session import InferenceSession
 from xmem_demo.video import write_index_mask
+from xmem_demo.weights import WeightsError, resolve_model
 
 from . import bad_inputs_table as table
 from .conftest import TINY
@@ -31,6 +36,7 @@ from .support import (H, W, QuietHandler, Segment, flags, run_cli, save_tiny_che
 
 T = 6
 ROOT: list[str] = []  # the module's temporary folder, shown as <tmp> in the table
+ROOT_PATH: list[Path] = []
 
 
 def scrub(text: str) -> str:
@@ -50,6 +56,7 @@ def f(tmp_path_factory):
     """Inputs: a tiny clip, masks, checkpoints, and a few broken files."""
     root = tmp_path_factory.mktemp("bad")
     ROOT.append(str(root))
+    ROOT_PATH.append(root)
     write_clip(root / "clip.mp4", square_frames(T))
     write_clip(root / "tiny8.mp4", [np.zeros((8, 8, 3), np.uint8)] * 3)
     mask = square_mask()
@@ -82,7 +89,50 @@ def f(tmp_path_factory):
     torch.save({"layer.weight": torch.zeros(2)}, root / "other_net.pth")
     torch.save({"x": _Evil()}, root / "pickle.pth")
     (root / "folder.pth").mkdir()
+    # decompression bombs: headers declaring huge images, a few bytes of data
+    gif_declaring(root / "bomb.gif", 65535, 65535)
+    (root / "bombframes").mkdir()
+    png_declaring(root / "bombframes" / "00000.png", 30000, 30000)
+    png_declaring(root / "bombmask.png", 30000, 30000)
+    png_declaring(root / "justover.png", 8193, 8192)  # one column over the limit
+    for name in ("fifo.png", "fifo.mp4", "fifo.pth"):
+        os.mkfifo(root / name)
+    (root / "fifoframes").mkdir()
+    os.mkfifo(root / "fifoframes" / "00000.png")
+    for name, sizes in (("mixed", [(H, W), (H - 8, W)]), ("blank", [(H, W)] * 3)):
+        for part in ("gt", "pred"):
+            (root / name / part / "seq").mkdir(parents=True)
+            for i, (h, w) in enumerate(sizes):
+                write_index_mask(root / name / part / "seq" / f"{i:05d}.png", np.ones((h, w), np.uint8) * (name == "mixed"))
+    data = bytearray((root / "tiny.pth").read_bytes())
+    data[data.index(b"data/0") + 4000] ^= 0x01  # one bit, inside the first tensor's record
+    (root / "flipped.pth").write_bytes(bytes(data))
     return root
+
+
+def png_declaring(path: Path, w: int, h: int) -> None:
+    """A PNG whose header declares w x h pixels, with almost no data (a decompression bomb's header)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+def gif_declaring(path: Path, w: int, h: int) -> None:
+    """A 35-byte GIF declaring w x h pixels."""
+    size = w.to_bytes(2, "little") + h.to_bytes(2, "little")
+    path.write_bytes(b"GIF89a" + size + b"\x00\x00\x00" + b"\x2c\x00\x00\x00\x00" + size + b"\x00\x02\x02\x44\x01\x00\x3b")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Any command line, `{f}` standing for the module's folder."""
+
+    words: tuple[str, ...]
+
+    def argv(self, f: Path) -> list[str]:
+        return [w.format(f=f) for w in self.words]
 
 
 class _Evil:
@@ -142,7 +192,21 @@ CLI_CASES = {
     "weights NaN": (Segment(weights="nan.pth"), "NaN or Inf", "--weights with a NaN tensor"),
     "weights truncated": (Segment(weights="truncated.pth"), "corrupt or truncated", "--weights cut in half"),
     "weights other net": (Segment(weights="other_net.pth"), "not an XMem checkpoint", "--weights of another network"),
-    "weights pickle": (Segment(weights="pickle.pth"), "weights_only", "--weights holding a pickled object"),
+    "weights pickle": (Segment(weights="pickle.pth"), "arbitrary code execution", "--weights holding a pickled object"),
+    "weights flipped": (Segment(weights="flipped.pth"), "fails its CRC32 check", "--weights with one bit flipped inside its zip"),
+    "weights fifo": (Segment(weights="fifo.pth"), "not a regular file", "--weights a FIFO (named pipe)"),
+    "bomb gif": (Segment(video="bomb.gif"), "declares 4,294,836,225 pixels (4,295 MP)", "a 35-byte GIF declaring 65535x65535"),
+    "bomb frame": (Segment(video="bombframes"), "declares 900,000,000 pixels", "a frame folder whose PNG declares 30000x30000"),
+    "bomb mask": (Segment(mask="bombmask.png"), "declares 900,000,000 pixels", "--mask: a PNG declaring 30000x30000"),
+    "just over": (Segment(mask="justover.png"), "at most 67 MP", "--mask: a PNG of 8193x8192 (just over the limit)"),
+    "fifo mask": (Segment(mask="fifo.png"), "is a FIFO (named pipe), not a regular file", "--mask a FIFO (used to block forever)"),
+    "fifo video": (Segment(video="fifo.mp4"), "is a FIFO (named pipe)", "a video that is a FIFO"),
+    "fifo frame": (Segment(video="fifoframes"), "is a FIFO (named pipe), device or socket", "a frame folder whose 00000.png is a FIFO"),
+    "device video": (Segment(video="/dev/zero"), "is a device or socket", "/dev/zero as the video"),
+    "eval mixed sizes": (Raw(("eval", "{f}/mixed/pred", "{f}/mixed/gt")), "mixes frame sizes",
+                         "eval: ground truth with frames of two sizes"),
+    "eval empty gt": (Raw(("eval", "{f}/blank/pred", "{f}/blank/gt")), "has no object",
+                      "eval: ground truth with no object (printed nan)"),
 }
 
 
@@ -222,14 +286,56 @@ API_CASES = {
                   "track() with a 10x10 mask for 64x48 frames"),
     "mask stack": (_track(mask=lambda: _mask()[None]), MaskError, "must be an H x W index mask",
                    "track() with a 1 x H x W mask"),
-    "config dict": (_track(config={"mem_every": 5}), InputError, "must be a MemoryConfig",
-                    "track(config={'mem_every': 5})"),
+    "config dict unknown key": (_track(config={"mem_evry": 5}), InputError, "unknown memory setting(s) ['mem_evry']",
+                                "track(config={'mem_evry': 5}) (a misspelt field)"),
+    "config list": (_track(config=[5]), InputError, "config must be a MemoryConfig (or a dict of its fields), got list",
+                    "track(config=[5])"),
+    "config dict bad value": (_track(config={"mem_every": 0}), InputError, "config: invalid MemoryConfig",
+                              "track(config={'mem_every': 0})"),
+    "session working_size 7": (lambda m: InferenceSession(m, working_size=7), InputError, "working_size 7: the short side must be at least 32",
+                               "InferenceSession(working_size=7) (the CLI refuses < 32 too)"),
+    "session working_size -5": (lambda m: InferenceSession(m, working_size=-5), InputError, "working_size -5",
+                                "InferenceSession(working_size=-5)"),
+    "session working_size text": (lambda m: InferenceSession(m, working_size="480"), InputError, "working_size must be a whole number",
+                                  "InferenceSession(working_size='480')"),
+    "session num_frames": (lambda m: InferenceSession(m, num_frames=-3), InputError, "num_frames must be >= 1",
+                           "InferenceSession(num_frames=-3)"),
+    "session config dict": (lambda m: InferenceSession(m, {"top_k": 0}), InputError, "config: invalid MemoryConfig: top_k",
+                            "InferenceSession(model, {'top_k': 0})"),
+    "string key": (lambda m: list(track(m, ArraySource(_frames()), {"0": _mask()})), InputError,
+                   "annotations: key '0' is a str; keys are frame indices (int)", "track() with annotations {'0': mask}"),
+    "annotations list": (lambda m: list(track(m, ArraySource(_frames()), [_mask()])), InputError,
+                         "annotations must be a dict {frame index: H x W index mask}, got list", "track() with annotations [mask]"),
+    "ragged list mask": (lambda m: list(track(m, ArraySource(_frames()), {0: [[0, 1], [1]]})), MaskError,
+                         "not a rectangular array", "track() with a ragged nested-list mask"),
+    "negative label": (_track(mask=lambda: -_mask().astype(np.int16)), MaskError, "holds negative labels (-1)",
+                       "track() with label -1 in the mask"),
+    "string mask": (lambda m: list(track(m, ArraySource(_frames()), {0: np.full((H, W), "a")})), MaskError,
+                    "must be an array of integer labels, got dtype <U1", "track() with a mask of strings"),
+    "start text": (_track(start="0"), InputError, "start must be a whole number", "track(start='0')"),
+    "to_index_mask 2-D": (lambda m: _session_after_one_frame(m).to_index_mask(torch.rand(H, W)), InputError,
+                          "prob must be the (K + 1) x H x W tensor `step` returned (K = 1 objects here)",
+                          "session.to_index_mask(an H x W array)"),
+    "resolve_model None": (lambda m: resolve_model(None), WeightsError, "weights must be a name (auto, mini, ",
+                           "resolve_model(None)"),
+    "resolve_model int": (lambda m: resolve_model(3), WeightsError, "got 3", "resolve_model(3)"),
+    "click outside": (lambda m: GrabCutSegmenter().segment(_frames()[0], [Click(500, 500)]), InputError,
+                      "click at x=500, y=500 lies outside the 64x48 frame", "GrabCutSegmenter().segment(frame, [Click(500, 500)])"),
+    "click negative": (lambda m: GrabCutSegmenter().segment(_frames()[0], [Click(-1, 3)]), InputError,
+                       "lies outside the 64x48 frame", "GrabCutSegmenter().segment(frame, [Click(-1, 3)])"),
     "empty annotations": (_track(mask=None), MaskError, "no annotation", "track() without annotations"),
 }
 
 
+def _session_after_one_frame(model):
+    session = InferenceSession(model)
+    session.step(_frames()[0], mask=_mask())
+    return session
+
+
 @pytest.mark.parametrize("case", list(API_CASES))
-def test_api_bad_input(tiny_model, case):
+def test_api_bad_input(tiny_model, case, monkeypatch):
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
     call, exc_type, expected, label = API_CASES[case]
     with pytest.raises(exc_type) as exc:
         call(tiny_model)
@@ -248,6 +354,8 @@ CKPT_CASES = {
     "pickle.pth": ("weights_only", "a pickled Python object"),
     "folder.pth": ("is a directory", "a folder"),
     "nope.pth": ("file not found", "a missing file"),
+    "flipped.pth": ("fails its CRC32 check", "one bit flipped inside a tensor record"),
+    "fifo.pth": ("not a regular file", "a FIFO"),
 }
 
 
@@ -430,6 +538,8 @@ APP_CASES = {
     "mask label 30": (_upload("label30.png"), "labels 1..20", "upload a mask with label 30"),
     "mask 25 objects": (_upload("many.png"), "at most 20", "upload a mask with 25 objects"),
     "21 objects": (_add_21_objects, "at most 20 objects", "add a 21st object"),
+    "bomb gif": (_load("bomb.gif"), "declares 4,294,836,225 pixels", "load a 35-byte GIF declaring 65535x65535"),
+    "bomb mask": (_upload("bombmask.png"), "declares 900,000,000 pixels", "upload a mask PNG declaring 30000x30000"),
     "4K own size": (lambda f: _app_track(f, "uhd.mp4", -1), "exceed the limit", "Track a 4K clip at its own size (-1)"),
 }
 
@@ -449,3 +559,95 @@ def test_the_committed_table_is_generated_and_large_enough():
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| input")]
     assert len(rows) >= 60
     assert {a for a in table.AREAS if f"## {a}" in text} >= {"CLI", "API", "checkpoint", "weights"}
+
+
+# ---- weights you can trust (issue 20) ---------------------------------------------------------
+def test_a_small_network_cached_as_xmem_is_named_unknown_not_official(f, tmp_path, monkeypatch, capsys):
+    """1.3 MB served or placed as XMem.pth used to run as 'the official XMem weights'."""
+    import shutil
+
+    from xmem_demo import weights
+
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
+    monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
+    shutil.copy(f / "tiny.pth", tmp_path / "XMem.pth")
+    with pytest.raises(CheckpointError, match="not the official XMem network 'xmem' .XMem.pth.: an unknown network of") as exc:
+        weights.resolve_model("xmem", allow_download=False)
+    table.record("weights", "resolve_model('xmem') with a 1 MB network cached as XMem.pth",
+                 str(exc.value).replace(str(tmp_path), "<cache>"), "raises CheckpointError, never announced as official")
+    model, info = weights.resolve_model("auto")  # auto: moved aside, mini runs, and says why
+    assert info.name == "mini" and "unknown network" in info.notice and not info.official
+    run = run_cli(Segment(weights="xmem").argv(f), capsys)  # nothing cached now: refused up front
+    assert run.code == 2
+
+
+def test_a_small_network_served_as_xmem_is_not_kept(server, capsys):
+    httpd, cache = server
+    httpd.RequestHandlerClass.files = {"XMem.pth": (ROOT_PATH[0] / "tiny.pth").read_bytes()}
+    run = run_cli(["download", "xmem"], capsys)
+    assert run.code == 2 and "an unknown network of" in run.error and "it was not kept" in run.error
+    assert not list(cache.glob("*.pth")) and not list(cache.glob("*.part"))
+    table.record("weights", "xmem-demo download: a 1 MB network served as XMem.pth",
+                 scrub(run.error).replace(server_url(httpd), "http://SERVER").replace(str(cache), "<cache>"),
+                 "exit 2, no file in the cache")
+
+
+def test_a_cached_file_changed_after_its_record_is_refused_even_with_its_mtime_restored(f, tmp_path, monkeypatch):
+    from xmem_demo import weights
+
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
+    target = tmp_path / "XMem.pth"
+    target.write_bytes((f / "tiny.pth").read_bytes())
+    weights.write_record(target, "test")
+    weights.digest_of(target)  # hashed once: remembered
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-100] ^= 1
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime
+    with pytest.raises(WeightsError, match="does not match its sha256") as exc:
+        weights.verify_cached("xmem")
+    table.record("weights", "a cached XMem.pth changed after its digest was recorded (mtime restored)",
+                 str(exc.value).replace(str(tmp_path), "<cache>").split(".rejected-")[0] + ".rejected-<time>' ...",
+                 "raises WeightsError, the file moved aside")
+
+
+def test_the_download_deadline_covers_connecting_and_headers(f, tmp_path, monkeypatch, capsys):
+    """A server that trickles header bytes (never stalls, never ends) used to outlive the deadline."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = srv.accept()
+        with conn:
+            for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if stop.is_set():
+                    return
+                try:
+                    conn.send(bytes([b]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
+    monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", f"http://127.0.0.1:{srv.getsockname()[1]}/")
+    monkeypatch.setenv("XMEM_DEMO_DOWNLOAD_DEADLINE_S", "1")
+    monkeypatch.setenv("XMEM_DEMO_DOWNLOAD_STALL_S", "1")
+    started = time.monotonic()
+    run = run_cli(["download", "xmem"], capsys)
+    took = time.monotonic() - started
+    stop.set()
+    srv.close()
+    assert run.code == 2 and "did not finish within 1 s (no complete response headers" in run.error, run.err
+    assert took < 3, took
+    assert not list((tmp_path / "cache").glob("*.part"))
+    table.record("weights", "xmem-demo download: a server trickling header bytes (deadline 1 s)",
+                 re.sub(r"http://127\.0\.0\.1:\d+", "http://SERVER", run.error).replace(str(tmp_path / "cache"), "<cache>"),
+                 "exit 2 within the deadline, no .part left")

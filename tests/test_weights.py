@@ -10,7 +10,7 @@ import pytest
 from xmem_demo import weights
 from xmem_demo.weights import WeightsError
 
-from .support import file_host, save_tiny_checkpoint, weights_host
+from .support import file_host, save_tiny_checkpoint, tiny_counts_as_official, weights_host
 
 
 @pytest.fixture()
@@ -82,6 +82,7 @@ def test_unknown_names_and_missing_paths(tmp_path):
 def small_server(tmp_path, monkeypatch):
     """Like `server`, but XMem.pth is a tiny random checkpoint (fast to fetch, hash and load)."""
     save_tiny_checkpoint(tmp_path / "tiny.pth")
+    tiny_counts_as_official(monkeypatch)
     host = file_host({"XMem.pth": (tmp_path / "tiny.pth").read_bytes()})
     with weights_host(host, monkeypatch, tmp_path / "cache", "/release/"):
         yield tmp_path / "cache"

@@ -20,7 +20,9 @@ network and its `WeightsInfo`; `weights.resolve_model(name)` fills in the chosen
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -97,25 +99,61 @@ def _read_file(path: Path) -> Any:
         raise CheckpointError(path, "file not found")
     if path.is_dir():
         raise CheckpointError(path, "is a directory, expected a .pth file")
+    if not path.is_file():  # a FIFO would block the read forever, a device never ends
+        raise CheckpointError(path, "is not a regular file (a FIFO, device or socket); give a .pth file")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "file is empty")
     with open(path, "rb") as f:
         head = f.read(2)
-    if not zipfile.is_zipfile(path) and head[:1] != b"\x80":  # torch.save writes a zip (or, legacy, a pickle)
+    is_zip = zipfile.is_zipfile(path)
+    if not is_zip and head[:1] != b"\x80":  # torch.save writes a zip (or, legacy, a pickle)
         raise CheckpointError(path, "not a PyTorch checkpoint (neither a torch.save zip nor a pickle); corrupt or truncated")
+    if is_zip:
+        check_zip_records(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        # weights_only refuses arbitrary objects; say so instead of dumping the traceback.
-        lines = [ln.strip() for ln in str(err).strip().splitlines()]
-        # torch's message starts with a generic paragraph; the line naming the refused object is the useful one
-        first_line = next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else type(err).__name__)
-        raise CheckpointError(
-            path, f"not a plain tensor checkpoint (refused by weights_only loading: {first_line[:200]})"
-        ) from None
+        raise CheckpointError(path, refusal_reason(str(err))) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(path, f"corrupt or truncated file ({msg[:200]})") from None
+
+
+def check_zip_records(path: Path) -> None:
+    """Every record of a torch.save zip against the CRC32 stored beside it.
+
+    torch.load does not check them: a byte changed inside a tensor (a bad disk, a damaged copy)
+    loads silently as a slightly different network. Reading the records once costs about as
+    much as the load itself (zlib.crc32 runs at GB/s)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(path, f"corrupt zip container ({str(err).strip() or type(err).__name__})") from None
+    if bad is not None:
+        raise CheckpointError(
+            path, f"damaged: the record '{bad}' fails its CRC32 check (its bytes changed after it was written); "
+            "get a fresh copy of the file"
+        )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def refusal_reason(torch_message: str) -> str:
+    """Why weights_only loading refused a file: the object torch names, in full, and torch's own
+    warning about the alternative, kept whole (cut short, it read as advice to disable the check)."""
+    lines = [_ANSI.sub("", ln).strip() for ln in torch_message.strip().splitlines() if ln.strip()]
+    refused = next((ln for ln in lines if "Unsupported global" in ln), lines[-1] if lines else "an unsupported object")
+    refused = refused.removeprefix("WeightsUnpickler error:").strip()
+    warning = next((ln for ln in lines if "arbitrary code" in ln), "")
+    warning = warning[warning.find("Re-running"):] if "Re-running" in warning else warning
+    if not warning:
+        warning = "loading it with weights_only=False can result in arbitrary code execution."
+    return (
+        f"not a plain tensor checkpoint: it holds Python objects that weights_only loading refuses ({refused}). "
+        f"xmem-demo never loads such files. Torch's warning: {warning}"
+    )
 
 
 def infer_official_config(state_dict: Mapping[str, torch.Tensor]) -> ModelConfig:

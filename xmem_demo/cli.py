@@ -11,28 +11,44 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
-import threading
-import time
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-import torch
 
-from . import validate
-from .hardware import choose_precision
-from .checkpoint import CheckpointError
-from .config import MemoryConfig
-from .errors import InputError, MaskError, VideoError
-from .portable import deferred_signals, peak_rss_mib
-from .video import check_mask_shape
-from .weights import WeightsError
+def _interrupted_while_starting() -> None:
+    """Ctrl-C while torch and the package load (seconds): one line, exit 130, never a traceback.
+    Only when this module runs the command (`xmem-demo`, `python -m xmem_demo.cli`); a library
+    import of this module is interrupted as usual."""
+    if __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "xmem-demo":
+        print("xmem-demo: interrupted while starting; nothing was written", file=sys.stderr)
+        raise SystemExit(130)
+
+
+try:
+    import argparse
+    import signal
+    import threading
+    import time
+    import zipfile
+    from dataclasses import dataclass
+    from pathlib import Path
+    from typing import Any
+
+    import numpy as np
+    import torch
+
+    from . import validate
+    from .checkpoint import CheckpointError
+    from .config import MemoryConfig
+    from .errors import InputError, MaskError, VideoError
+    from .hardware import choose_precision
+    from .outdir import OutputDir
+    from .portable import deferred_signals, peak_rss_mib
+    from .video import check_mask_shape
+    from .weights import WeightsError
+except KeyboardInterrupt:
+    _interrupted_while_starting()
+    raise
 
 
 class UsageError(Exception):
@@ -173,9 +189,16 @@ def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     resolve_precision(args, device)
     check_weights_argument(args.weights)
     out = validate.check_output_dir(args.out)
+    # Inputs are sacred: no output may be, hold, or lie inside an input (checked before any work).
+    inputs = {"video": args.video, "--mask": args.mask}
+    if Path(args.weights).suffix.lower() in (".pth", ".pt"):
+        inputs["--weights"] = args.weights
+    validate.check_apart_from_inputs(out, inputs, "--out")
     save_probs = None
-    if args.save_probs:
+    if args.save_probs is not None:
         save_probs = validate.check_output_file(args.save_probs, ".npz", "--save-probs")
+        validate.check_apart_from_inputs(save_probs, inputs, "--save-probs")
+    OutputDir(out).check_foreign()  # a file with our names we did not write: refused, never deleted
     source = open_video(args.video)
     info = source.info
     if source.damage:
@@ -218,7 +241,7 @@ def _next_frame(index: int, direction: str, mask_frame: int) -> dict[str, Any]:
 def cmd_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .outdir import OutputDir, part_name, write_atomic
+    from .outdir import part_name, write_atomic
     from .palette import overlay
     from .pipeline import track
     from .video import Mp4Writer, read_index_mask, write_index_mask
@@ -232,9 +255,11 @@ def cmd_segment(args: argparse.Namespace) -> int:
     print(weights.notice, file=sys.stderr)
     print(f"precision {args.precision}: {getattr(args, 'precision_reason', '')}", file=sys.stderr)
     with out:
+        args.wrote_results = True  # from here on an interruption leaves a summary.json
         removed = out.clear_previous()
         if removed:
             warn(f"replacing an earlier run's results in '{plan.out}' ({removed} masks removed)")
+        out.claim(num)  # before the first write: the next run's sweep removes only these names
 
         probs_part = part_name(plan.save_probs).with_suffix(".npy") if plan.save_probs else None
         overlay_part = part_name(plan.out / "overlay.mp4")
@@ -528,7 +553,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _what_was_kept(args: argparse.Namespace) -> str:
+    if getattr(args, "wrote_results", False):
+        return "finished files kept, see summary.json"
+    return "stopped before any result was written"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Ctrl-C at any moment ends with one line (exit 130), never a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # e.g. while parsing arguments or during the lazy imports of a command
+        print("xmem-demo: interrupted; nothing more was written", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -539,10 +579,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"xmem-demo: error: {err}", file=sys.stderr)
         return 2
     except Terminated:
-        print("xmem-demo: terminated (SIGTERM); finished files kept, see summary.json", file=sys.stderr)
+        print(f"xmem-demo: terminated (SIGTERM); {_what_was_kept(args)}", file=sys.stderr)
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("xmem-demo: interrupted; finished files kept, see summary.json", file=sys.stderr)
+        print(f"xmem-demo: interrupted; {_what_was_kept(args)}", file=sys.stderr)
         return 130
     except OSError as err:  # e.g. the disk filled up mid-run
         print(f"xmem-demo: error: {err}", file=sys.stderr)

@@ -19,6 +19,10 @@ from .geometry import FrameGeometry  # the stride-16 grid, defined once
 MIN_SIDE = 16  # pixels: frames (and clips) smaller than this in either dimension are refused
 MAX_WORKING_PIXELS = 1920 * 1080  # pixels per frame at the working resolution (1080p)
 MIN_WORKING_SIZE = 32  # smallest short side accepted for --size (two cells of the stride-16 grid)
+# Image files (frames of a folder, GIFs, masks) are refused above this many pixels, checked on
+# the header before decoding: 8192 x 8192 (67 MP, 200 MB as RGB), more than an 8K frame.
+# A decompression bomb (a 35-byte GIF declaring 65535 x 65535) never reaches the decoder.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 # ---- objects and labels --------------------------------------------------------------------
 MAX_OBJECTS = 20  # objects tracked at once (each adds a value encoding per memory frame)

@@ -143,7 +143,21 @@ def evaluate_sequence(pred_seq: str | Path, gt_seq: str | Path, skip_first_last:
     missing = [f.name for f in gt_files if not (pred_seq / f.name).exists()]
     if missing:
         raise MaskError(f"'{pred_seq}' lacks predictions for {len(missing)} frames, first {missing[:3]}")
-    gt = np.stack([read_index_mask(f) for f in gt_files])
+    gt_masks = [read_index_mask(f) for f in gt_files]
+    odd = [f.name for f, m in zip(gt_files, gt_masks) if m.shape != gt_masks[0].shape]
+    if odd:
+        other = next(m for m in gt_masks if m.shape != gt_masks[0].shape)
+        raise MaskError(
+            f"ground truth in '{gt_seq}' mixes frame sizes: '{gt_files[0].name}' is "
+            f"{gt_masks[0].shape[0]}x{gt_masks[0].shape[1]} but {len(odd)} files differ, first '{odd[0]}' "
+            f"({other.shape[0]}x{other.shape[1]}, height x width); one sequence has one frame size"
+        )
+    gt = np.stack(gt_masks)
+    if not gt.any():
+        raise MaskError(
+            f"ground truth in '{gt_seq}' has no object (every pixel of its {len(gt_files)} masks is 0): "
+            "there is nothing to score; check the folder (DAVIS layout: <sequence>/00000.png with labels 1, 2, ...)"
+        )
     preds = []
     for f in gt_files:
         mask = read_index_mask(pred_seq / f.name)

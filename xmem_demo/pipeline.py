@@ -9,6 +9,8 @@ clip): memory use does not grow with the video length.
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Literal, Protocol, Sequence
 
@@ -23,7 +25,7 @@ from .limits import MAX_OBJECTS
 from .readahead import ReverseReadahead, readahead_window
 from .model.inference import make_inference_network
 from .session import InferenceSession
-from .validate import check_frame, check_precision, check_working_size
+from .validate import check_frame, check_int, check_memory_config, check_precision, check_working_size
 from .video import check_mask_shape
 
 
@@ -57,6 +59,38 @@ class FrameResult:
     record: FrameRecord
     prob: torch.Tensor | None = None  # (K+1) x H x W when keep_probs=True
     frame: np.ndarray | None = None  # the H x W x 3 frame it was computed from (already decoded; for previews)
+
+
+def normalise_annotations(annotations: object) -> dict[int, np.ndarray]:
+    """{frame index: H x W index mask} as plain ints and integer numpy arrays.
+
+    Accepted as given: numpy integer keys, masks as nested lists, torch tensors or bool arrays
+    (True = object 1). Refused with the argument named: a non-dict, keys that are not whole
+    numbers (e.g. the string '0'), ragged lists, negative labels."""
+    if annotations is None:
+        return {}
+    if not isinstance(annotations, Mapping):
+        raise InputError(
+            f"annotations must be a dict {{frame index: H x W index mask}}, got {type(annotations).__name__}"
+        )
+    out: dict[int, np.ndarray] = {}
+    for key, mask in annotations.items():
+        if isinstance(key, bool) or not isinstance(key, numbers.Integral):
+            raise InputError(f"annotations: key {key!r} is a {type(key).__name__}; keys are frame indices (int)")
+        if isinstance(mask, torch.Tensor):
+            mask = mask.detach().cpu().numpy()
+        try:
+            arr = np.asarray(mask)
+        except ValueError as err:  # ragged nested lists
+            raise MaskError(f"the mask for frame {int(key)} is not a rectangular array ({err})") from None
+        if arr.dtype == bool:
+            arr = arr.astype(np.uint8)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)):
+            raise MaskError(f"the mask for frame {int(key)} must be an array of integer labels, got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.signedinteger) and arr.size and arr.min() < 0:
+            raise MaskError(f"the mask for frame {int(key)} holds negative labels ({int(arr.min())}); 0 is background, objects 1..")
+        out[int(key)] = arr
+    return out
 
 
 def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[int, int], start: int, stop: int) -> None:
@@ -134,11 +168,12 @@ def track(
     annotations likewise). `backward_first` swaps the two passes (useful when results
     must be written in frame order). `should_stop()` is checked between frames.
     """
-    stop = len(source) if stop is None else min(stop, len(source))
+    start = check_int("start", start, minimum=0)
+    stop = len(source) if stop is None else min(check_int("stop", stop), len(source))
     if not 0 <= start < stop:
-        raise ValueError(f"empty frame range [{start}, {stop}) for a video of {len(source)} frames")
-    if not isinstance(config, MemoryConfig):
-        raise InputError(f"config must be a MemoryConfig, got {type(config).__name__}")
+        raise InputError(f"empty frame range [{start}, {stop}) for a video of {len(source)} frames")
+    config = check_memory_config(config)
+    annotations = normalise_annotations(annotations)
     check_precision(precision)
     first = source.get(start)
     check_frame(first, start)  # shape, dtype, range and the smallest frame size

@@ -8,6 +8,7 @@ they are found the same way from a checkout, an editable install and a regular
     xmem_demo/assets/weights/xmem-mini.pth      the "mini" model (NOT the official XMem)
     xmem_demo/assets/weights/MODEL_CARD.md      what mini is, how it was trained, its scores
     xmem_demo/assets/examples/judo.mp4          the example clip (+ judo_mask_00000.png)
+    xmem_demo/assets/official/xmem_shapes.json  tensor shapes of the official XMem networks
 """
 
 from __future__ import annotations
@@ -34,3 +35,4 @@ MODEL_CARD = asset_path("weights", "MODEL_CARD.md")
 EXAMPLES_DIR = asset_path("examples")
 EXAMPLE_CLIP = EXAMPLES_DIR / "judo.mp4"
 EXAMPLE_MASK = EXAMPLES_DIR / "judo_mask_00000.png"  # DAVIS palette index mask of frame 0
+OFFICIAL_SHAPES = asset_path("official", "xmem_shapes.json")  # weights.check_official_architecture

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MemoryConfig
-from .errors import MaskError
+from .errors import InputError, MaskError
 from .geometry import FrameGeometry, padding
 from .hardware import pick_device  # noqa: F401  (its old home: `session.pick_device` still works)
 from .memory import MemoryManager
@@ -38,7 +38,7 @@ from .model.blocks import soft_aggregate
 from .recorder import FrameRecorder
 from .records import FrameHook
 from .step_plan import plan_step
-from .validate import check_frame, check_precision
+from .validate import check_frame, check_memory_config, check_optional_count, check_precision, check_working_size
 from .video import check_mask_shape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -77,14 +77,21 @@ def normalise(image: torch.Tensor, geometry: FrameGeometry, mean: torch.Tensor, 
     return (image - mean) / std
 
 
+def _frame_tensor(frame: object) -> torch.Tensor:
+    """A frame array as a tensor without copying when it can: a BGR view (`frame[..., ::-1]`,
+    negative strides), a strided crop or a read-only array is copied once, as torch needs."""
+    return torch.from_numpy(np.require(np.asarray(frame), requirements=("C", "W")))
+
+
 def prepare(frame: np.ndarray | torch.Tensor, working_size: int | None = None) -> tuple[torch.Tensor, FrameGeometry]:
     """What the network sees of one frame (step 1 of the protocol), for teaching and checks:
     H x W x 3 RGB -> (1 x 3 x H' x W' float32, its FrameGeometry), normalised, resized so
     that the short side is `working_size` (None: unchanged), zero-padded to multiples of 16.
     `InferenceSession.step` prepares every frame exactly so."""
     check_frame(frame)
-    image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
-    geometry = FrameGeometry.for_frame(tuple(image.shape[:2]), None if working_size in (None, -1) else working_size)
+    working_size = check_working_size(working_size, name="working_size")
+    image = frame if isinstance(frame, torch.Tensor) else _frame_tensor(frame)
+    geometry = FrameGeometry.for_frame(tuple(image.shape[:2]), working_size)
     mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
     return F.pad(normalise(image, geometry, mean, std), geometry.pad)[None], geometry
@@ -120,6 +127,10 @@ class InferenceSession:
             float rounding). `model` itself is never changed: pass the result of
             `make_inference_network(model)` to share one copy between sessions.
         """
+        # Arguments are checked before the network is copied, with messages that name them.
+        config = check_memory_config(config)
+        num_frames = check_optional_count("num_frames", num_frames)
+        working_size = check_working_size(working_size, name="working_size")
         if optimize:
             layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
             model = make_inference_network(model, InferenceOptions(layout=layout))
@@ -179,7 +190,7 @@ class InferenceSession:
     def _prepare_image(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
         """H x W x 3 RGB -> normalised 3 x h x w at the working size (not padded)."""
         check_frame(frame, self.frame_index + 1)  # dtype, shape and range (float 0..255 is refused, not read as 0..1)
-        image = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(np.require(frame, requirements="W"))
+        image = frame if isinstance(frame, torch.Tensor) else _frame_tensor(frame)
         if image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"frame must be an H x W x 3 RGB array, got shape {tuple(image.shape)}")
         geometry = self._frame_geometry(tuple(image.shape[:2]))
@@ -192,7 +203,7 @@ class InferenceSession:
         if not isinstance(mask, torch.Tensor):
             mask = np.asarray(mask)
             mask = mask.astype(np.int64) if mask.dtype in (np.uint16, np.uint32, np.uint64) else mask
-        m = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.require(mask, requirements="W"))
+        m = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.require(mask, requirements=("C", "W")))
         if m.ndim == 2:
             check_mask_shape(m, frame_hw)
             if m.is_floating_point():
@@ -333,7 +344,15 @@ class InferenceSession:
 
     # ---- outputs -------------------------------------------------------------------------
     def to_index_mask(self, prob: torch.Tensor) -> np.ndarray:
-        """Argmax over channels, mapped back to the user's label ids (uint8 or uint16)."""
+        """Argmax over channels, mapped back to the user's label ids (uint8 or uint16).
+
+        prob: what `step` returned, (K + 1) x H x W for this session's K objects."""
+        shape = tuple(getattr(prob, "shape", ()))
+        if not isinstance(prob, torch.Tensor) or len(shape) != 3 or shape[0] != len(self.object_ids) + 1:
+            raise InputError(
+                f"prob must be the (K + 1) x H x W tensor `step` returned (K = {len(self.object_ids)} objects here), "
+                f"got {type(prob).__name__} of shape {shape}"
+            )
         lut = np.array([0, *self.object_ids])
         idx = prob.argmax(0).cpu().numpy()
         out = lut[idx]

@@ -8,6 +8,7 @@ Python API raises it. Nothing here loads a model or decodes a frame.
 from __future__ import annotations
 
 import numbers
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import MemoryConfig
 from .errors import InputError
 from .hardware import pick_device
 from .limits import DISK_MARGIN_BYTES, MAX_WORKING_PIXELS, MIN_SIDE, MIN_WORKING_SIZE, working_pixels_message
@@ -77,6 +79,27 @@ def check_frame_size(height: int, width: int, what: str = "the video") -> None:
             f"{what} is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed (the network works on "
             "a 16-pixel grid)"
         )
+
+
+def check_memory_config(config: object, name: str = "config") -> MemoryConfig:
+    """A MemoryConfig, or a plain dict of its fields (unknown names refused, naming them)."""
+    if isinstance(config, MemoryConfig):
+        return config
+    if isinstance(config, dict):
+        known = {f for f in MemoryConfig.__dataclass_fields__}
+        unknown = sorted(str(k) for k in config if k not in known)
+        if unknown:
+            raise InputError(f"{name}: unknown memory setting(s) {unknown}; the fields of MemoryConfig are {sorted(known)}")
+        try:
+            return MemoryConfig(**config)
+        except ValueError as err:
+            raise InputError(f"{name}: {err}") from None
+    raise InputError(f"{name} must be a MemoryConfig (or a dict of its fields), got {type(config).__name__}")
+
+
+def check_optional_count(name: str, value: object) -> int | None:
+    """None, or a whole number >= 1 (a number of frames)."""
+    return None if value is None else check_int(name, value, minimum=1)
 
 
 # ---- devices --------------------------------------------------------------------------------
@@ -160,6 +183,8 @@ def _probe_write(folder: Path, what: str) -> None:
 
 def check_output_dir(path: str | Path, what: str = "--out") -> Path:
     """A folder results can be written to: existing or creatable, not a file, writable (probed)."""
+    if not str(path).strip():
+        raise InputError(f"{what} '{path}': give a folder name (an empty name would mean the current folder)")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{what} '{path}' is an existing file; give a folder (it is created if missing)")
@@ -175,6 +200,8 @@ def check_output_dir(path: str | Path, what: str = "--out") -> Path:
 
 def check_output_file(path: str | Path, suffix: str, what: str) -> Path:
     """A file about to be written: its folder must exist and be writable; not an existing folder."""
+    if not str(path).strip():
+        raise InputError(f"{what} '{path}': give a file name ending in {suffix}")
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{what} '{path}' is a folder; give a file name ending in {suffix}")
@@ -193,4 +220,29 @@ def check_free_space(folder: str | Path, needed: int, what: str) -> None:
         raise InputError(
             f"{what} needs about {needed / 2**30:.2f} GiB but '{folder}' has {free / 2**30:.2f} GiB free "
             f"(keeping {DISK_MARGIN_BYTES / 2**20:.0f} MiB spare); free space or write elsewhere"
+        )
+
+
+def check_apart_from_inputs(output: str | Path, inputs: dict[str, str | Path], what: str = "--out") -> None:
+    """Inputs are never written over: refuse an output (folder or file) that is an input, holds
+    one (an earlier run's results there would be replaced), or lies inside an input folder.
+
+    Paths are compared after resolving symbolic links and `..`, so another spelling of the
+    same place is caught too. `inputs` maps how the user named each input to its path."""
+    out = Path(os.path.realpath(output))
+    for label, given in inputs.items():
+        if given is None or not str(given).strip():
+            continue
+        inp = Path(os.path.realpath(given))
+        if out == inp:
+            problem = "is the input"
+        elif inp.is_relative_to(out):
+            problem = "contains the input"
+        elif out.is_relative_to(inp):
+            problem = "lies inside the input"
+        else:
+            continue
+        raise InputError(
+            f"{what} '{output}' {problem} {label} '{given}'; inputs are never written over: "
+            f"choose a {what} outside the inputs"
         )

@@ -44,7 +44,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import torch
 
@@ -53,7 +53,7 @@ from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
 from .model.efficientnet_lite import TrunkMissing, trunk_weights_path
 from .portable import pid_alive
-from .resources import LITE_WEIGHTS, MINI_WEIGHTS
+from .resources import LITE_WEIGHTS, MINI_WEIGHTS, OFFICIAL_SHAPES
 
 RELEASE_URL = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
 OFFICIAL_FILES = {
@@ -176,6 +176,33 @@ def _reporter(progress: Progress, total: int | None, label: str):
     return (lambda done, _total: bar.update(done - bar.n)), bar.close
 
 
+def _open_within(url: str, stall_s: float, deadline_s: float, tail: str):
+    """urlopen, but connecting and reading the status line and headers must finish within the
+    deadline too. The socket timeout alone bounds each wait for a byte, not their sum: a server
+    that trickles one header byte a second never stalls and never ends. urlopen runs in a
+    helper thread; past the deadline we stop waiting (the thread ends at the next stall timeout,
+    its connection discarded)."""
+    box: dict[str, object] = {}
+
+    def connect() -> None:
+        try:
+            box["response"] = urllib.request.urlopen(url, timeout=stall_s)
+        except BaseException as err:  # handed to the caller's thread, re-raised there
+            box["error"] = err
+
+    worker = threading.Thread(target=connect, name="xmem-demo-connect", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    if worker.is_alive():
+        raise WeightsError(
+            f"download of {url} did not finish within {deadline_s:.0f} s (no complete response headers: "
+            f"the server is too slow to answer){tail}"
+        )
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["response"]
+
+
 def download_file(
     url: str,
     target: str | Path,
@@ -214,7 +241,7 @@ def download_file(
     try:
         with _sigterm_unwinds():
             try:
-                response = urllib.request.urlopen(url, timeout=stall_s)
+                response = _open_within(url, stall_s, deadline_s, tail)
             except urllib.error.HTTPError as err:
                 raise WeightsError(f"could not download {url}: HTTP {err.code} {err.reason}{tail}") from None
             except (urllib.error.URLError, socket.timeout, OSError) as err:
@@ -266,12 +293,14 @@ def download_file(
 # ---- trust records --------------------------------------------------------------------------
 def digest_of(path: Path) -> str:
     st = path.stat()
-    return _digest(str(path), st.st_size, st.st_mtime_ns)
+    return _digest(str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 @functools.lru_cache(maxsize=8)
-def _digest(path: str, size: int, mtime_ns: int) -> str:
-    """sha256 of a file, remembered per (path, size, mtime): the app checks once per process."""
+def _digest(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
+    """sha256 of a file, remembered per (path, size, mtime, ctime, inode): a file is hashed again
+    after any change to it. The ctime is in the key because a writer can restore the mtime
+    (os.utime) but not the ctime, which the kernel sets on every write."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
@@ -323,9 +352,42 @@ def quarantine(path: Path) -> Path | None:
         return None
 
 
-def _load_check(path: Path) -> None:
-    """A file is only kept if it loads as XMem with finite weights (raises CheckpointError)."""
-    load_model(path)
+@functools.lru_cache(maxsize=1)
+def official_shapes() -> dict:
+    """The official networks' tensor shapes (xmem_demo/assets/official/xmem_shapes.json)."""
+    return json.loads(OFFICIAL_SHAPES.read_text())
+
+
+def check_official_architecture(state_dict: Mapping[str, torch.Tensor], name: str, path: Path | str) -> None:
+    """A file announced as an official XMem network must have that network's tensors, each of
+    the official shape; anything else (another network, a smaller one) is named as unknown.
+    Raises CheckpointError."""
+    table = official_shapes()
+    expected = table["tables"][table["variants"][name]]
+    shapes = {k: list(v.shape) for k, v in state_dict.items()}
+    missing = [k for k in expected if k not in shapes]
+    extra = [k for k in shapes if k not in expected]
+    wrong = [f"{k} {shapes[k]} (official {expected[k]})" for k in expected if k in shapes and shapes[k] != expected[k]]
+    if missing or extra or wrong:
+        found = sum(v.numel() for v in state_dict.values())
+        official = sum(int(torch.Size(s).numel()) for s in expected.values())
+        detail = "; ".join(part for part in (
+            f"{len(wrong)} tensors of another shape, first {wrong[:2]}" if wrong else "",
+            f"{len(missing)} official tensors missing, first {missing[:2]}" if missing else "",
+            f"{len(extra)} tensors the official network has not, first {extra[:2]}" if extra else "",
+        ) if part)
+        raise CheckpointError(
+            path, f"not the official XMem network '{name}' ({OFFICIAL_FILES[name]}): an unknown network of "
+            f"{found:,} values (the official one has {official:,}); {detail}"
+        )
+
+
+def _load_check(path: Path, name: str | None = None) -> None:
+    """A file is only kept if it loads as XMem with finite weights and, for an official name,
+    has the official architecture (raises CheckpointError)."""
+    model = load_model(path)
+    if name is not None:
+        check_official_architecture(model.state_dict(), name, path)
 
 
 def verify_cached(name: str) -> Path:
@@ -363,7 +425,7 @@ def download_official(
         try:
             verify_cached(name)
             if expected_digest(target) is None:
-                _load_check(target)  # placed by hand or by an older version: check once, then record
+                _load_check(target, name)  # placed by hand or by an older version: check once, then record
                 write_record(target, "found in the cache")
             return target
         except (WeightsError, CheckpointError) as err:
@@ -380,7 +442,7 @@ def download_official(
         stall_s=timeout,
         deadline_s=deadline_s,
         progress=progress,
-        check=_load_check,
+        check=functools.partial(_load_check, name=name),
         hint=_manual_hint(name),
     )
     if known is None:
@@ -419,6 +481,14 @@ def resolve(name: str = "auto", allow_download: bool = True) -> WeightsChoice:
     return WeightsChoice(str(path), path, False, file_notice(path))
 
 
+def check_weights_name(name: object) -> None:
+    """A weights name or path must be a string or a path (None, numbers, ... named as such)."""
+    if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
+        raise WeightsError(
+            f"weights must be a name (auto, mini, {', '.join(OFFICIAL_FILES)}) or a path to a .pth file, got {name!r}"
+        )
+
+
 def weights_file(name: str) -> Path:
     """A weights choice that is not a known name, as a checkpoint file: it must exist and be a
     file. Cheap (nothing is read); the CLI checks --weights with it before any work starts."""
@@ -431,6 +501,8 @@ def weights_file(name: str) -> Path:
         raise WeightsError(f"--weights: file '{path}' not found")
     if path.is_dir():
         raise WeightsError(f"--weights: '{path}' is a folder; give a .pth file")
+    if not path.is_file():  # a FIFO would block the read forever
+        raise WeightsError(f"--weights: '{path}' is not a regular file (a FIFO, device or socket); give a .pth file")
     return path
 
 
@@ -469,7 +541,11 @@ def load_choice(
     choice: WeightsChoice, device: str | torch.device = "cpu", loader: Loader = load_model_with_info
 ) -> tuple[XMem, WeightsInfo]:
     """Load the chosen file; the info carries the choice's name, official flag and notice."""
+    if choice.official and choice.path == cached_path(choice.name):
+        verify_cached(choice.name)  # the recorded digest, on every load (re-hashed after any change)
     model, info = loader(choice.path, device)
+    if choice.official:
+        check_official_architecture(model.state_dict(), choice.name, choice.path)
     return model, dataclasses.replace(info, name=choice.name, official=choice.official, notice=choice.notice)
 
 
@@ -484,6 +560,7 @@ def resolve_model(
     resolve() then load; for `auto`, an official file that fails to load is moved aside and
     the mini model runs instead (with a notice saying so).
     """
+    check_weights_name(name)
     choice = resolve(name, allow_download=allow_download)
     try:
         return load_choice(choice, device, loader)
@@ -496,8 +573,9 @@ def resolve_model(
 
 
 def copy_into_cache(name: str, path: str | Path) -> Path:
-    """Place a manually downloaded official file into the cache after checking that it loads."""
-    load_model(path)
+    """Place a manually downloaded official file into the cache after checking that it loads
+    and has the official architecture."""
+    _load_check(Path(path), name)
     target = cached_path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _part_path(target)

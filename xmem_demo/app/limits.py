@@ -13,7 +13,12 @@ from ..video import SUPPORTED
 MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
 MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
 MAX_SHORT_SIDE = 2160  # pixels on the short side
-MAX_UPLOAD = "2gb"  # largest upload the server accepts (Gradio's max_file_size)
+# Uploads (app/uploads.py): per file (Gradio's max_file_size, refused while streaming) and in
+# total over Gradio's cache (uploads arriving beyond it are deleted and refused). 1 GB holds a
+# 4K clip of several minutes; 8 GB is what the cache may hold at once, all visitors together.
+MAX_UPLOAD_BYTES = int(os.environ.get("XMEM_DEMO_MAX_UPLOAD_MB", 1024)) * 2**20
+MAX_UPLOAD = f"{MAX_UPLOAD_BYTES // 2**20}mb"  # Gradio's spelling of it
+MAX_UPLOAD_TOTAL_BYTES = int(os.environ.get("XMEM_DEMO_UPLOAD_TOTAL_MB", 8192)) * 2**20
 # What xmem_demo.video opens (video files and GIFs): one list. Not named VIDEO_EXTENSIONS:
 # xmem_demo.video.VIDEO_EXTENSIONS is the video files alone (no GIF).
 CLIP_EXTENSIONS = SUPPORTED
@@ -57,7 +62,8 @@ def limits_markdown() -> str:
     exts = ", ".join(e.lstrip(".") for e in CLIP_EXTENSIONS)
     return (
         f"**Limits:** clips up to {MAX_FRAMES:,} frames and {MAX_SIDE}×{MAX_SHORT_SIDE} pixels (4K), "
-        f"uploads up to {MAX_UPLOAD.upper()}; "
+        f"uploads up to {MAX_UPLOAD_BYTES / 2**30:g} GB each and {MAX_UPLOAD_TOTAL_BYTES / 2**30:g} GB for all "
+        "visitors together (refused uploads are deleted at once, others after 2 hours); "
         f"formats {exts}; up to {MAX_OBJECTS} objects. Long clips are fine: choose a frame range "
         "and a processing resolution; frames are decoded on demand, never all at once."
     )

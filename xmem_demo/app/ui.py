@@ -25,7 +25,7 @@ from ..clicks.download import download_progress, sam_weights_url
 from ..session import MaskError
 from ..video import VideoError
 from ..weights import WeightsError, cached_path, download_official
-from . import actions
+from . import actions, uploads
 from .gpu import CLICK_SECONDS, gpu_task, track_request_duration
 from .janitor import start_janitor
 from .layout import DOWNLOAD_WEIGHTS_LABEL, Widgets, build_layout, click_model_line
@@ -237,7 +237,7 @@ def wire_clip(demo: gr.Blocks, w: Widgets, views: Views) -> None:
         if path is None:  # the file was removed from the box
             return {w.state: s}
         ensure_session_dir(s, request.session_hash)
-        actions.load_clip(s, path, Path(path).name)
+        uploads.handle(path, lambda: actions.load_clip(s, path, Path(path).name))  # refused: deleted at once
         return views.after_clip(s)
 
     def on_page_load(s: AppState, name: str | None, request: gr.Request):
@@ -328,8 +328,11 @@ def wire_annotation(w: Widgets, views: Views) -> None:
     w.clear_btn.click(
         state_action(actions.clear_frame, views), w.state, views.outputs, api_name="clear_frame", **annotate
     )
+    def mask_upload(s: AppState, path: str | None) -> None:
+        uploads.handle(path, lambda: actions.apply_mask_upload(s, path))  # refused: deleted at once
+
     w.mask_file.upload(
-        state_action(actions.apply_mask_upload, views), [w.state, w.mask_file], views.outputs, api_name="upload_mask"
+        state_action(mask_upload, views), [w.state, w.mask_file], views.outputs, api_name="upload_mask"
     )
     w.apply_brush_btn.click(on_brush, [w.state, w.editor], views.editor_outputs, api_name="apply_brush")
     w.brush_tab.select(

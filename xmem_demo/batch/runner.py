@@ -122,9 +122,12 @@ class SequenceRunner:
         except InputError as err:  # in use by another run (e.g. an overlapping shard): not ours to mark
             return SequenceResult(spec.name, "failed", error=str(err), worker=self.worker)
         try:
-            folder.clear_previous()  # a half-written earlier attempt
             try:
-                result = self._segment(spec, seq_dir)
+                folder.clear_previous()  # a half-written earlier attempt (only files a run recorded)
+            except InputError as err:  # files with our names we did not write: never deleted
+                return SequenceResult(spec.name, "failed", error=str(err), worker=self.worker)
+            try:
+                result = self._segment(spec, seq_dir, folder)
             except INPUT_ERRORS as err:
                 result = SequenceResult(spec.name, "failed", error=f"{type(err).__name__}: {err}")
             except (CheckpointError, WeightsError) as err:
@@ -140,7 +143,7 @@ class SequenceRunner:
         finally:
             folder.release()
 
-    def _segment(self, spec: SequenceSpec, seq_dir: Path) -> SequenceResult:
+    def _segment(self, spec: SequenceSpec, seq_dir: Path, folder=None) -> SequenceResult:
         import torch
 
         from ..outdir import write_atomic
@@ -151,6 +154,8 @@ class SequenceRunner:
 
         s = self.settings
         loaded = load_sequence(spec, void_label=s.void_label)
+        if folder is not None:  # the manifest, before the first write (outdir.py)
+            folder.claim(0, files=(), mask_names=tuple(loaded.output_names))
         with loaded.source as source:
             for message in loaded.warnings:
                 print(f"xmem-demo: warning: {spec.name}: {message}", file=sys.stderr)

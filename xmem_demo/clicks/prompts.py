@@ -11,6 +11,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from ..errors import InputError
+
 
 class PointLike(Protocol):
     """A click: anything with these three fields (the app's `Click`, the benchmark's clicks)."""
@@ -65,6 +67,13 @@ class Prompt:
     @property
     def is_empty(self) -> bool:
         return not self.has_positive and self.prior_mask is None and self.prior_logits is None
+
+    def check_inside(self, frame_hw: tuple[int, int]) -> None:
+        """Refuse clicks outside the frame (an empty mask would look like a model failure)."""
+        h, w = frame_hw
+        for c in self.clicks:
+            if not (0 <= float(c.x) < w and 0 <= float(c.y) < h):
+                raise InputError(f"click at x={c.x}, y={c.y} lies outside the {w}x{h} frame (x 0..{w - 1}, y 0..{h - 1})")
 
 
 @dataclass

@@ -137,6 +137,7 @@ class Sam2Segmenter:
     def predict(
         self, frame: np.ndarray, prompt: Prompt, cache: EmbeddingCache | None = None, key: Hashable | None = None
     ) -> Prediction:
+        prompt.check_inside(frame.shape[:2])
         return self.decode(self.cached_embedding(frame, cache, key), prompt)
 
     def segment(self, frame: np.ndarray, clicks) -> np.ndarray:

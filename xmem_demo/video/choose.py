@@ -25,6 +25,7 @@ from .image_files import FrameFolderReader, GifReader
 from .pyav_files import PyAVReader
 from .readers import FRAME_EXTENSIONS, DecoderFailed, FrameReader
 from .video_files import DamagedVideoReader, DecordReader
+from .pillow import ImageRefused, check_regular_file
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 GIF_EXTENSIONS = (".gif",)
@@ -70,6 +71,10 @@ def choose_reader(path: str | Path, check_end: bool = True) -> FrameReader:
         raise VideoError(f"'{path}': file or folder not found")
     if path.is_dir():
         return FrameFolderReader(path)
+    try:
+        check_regular_file(path)  # a FIFO would block the decoder forever, /dev/zero never ends
+    except ImageRefused as err:
+        raise VideoError(str(err)) from None
     ext = path.suffix.lower()
     if ext in GIF_EXTENSIONS:
         return GifReader(path)

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import VideoError
+from .pillow import ImageRefused, open_checked, open_image, to_rgb
 from .readers import DEFAULT_FPS, FRAME_EXTENSIONS, OneByOne, VideoInfo
 
 
@@ -21,7 +22,9 @@ class GifReader(OneByOne):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            gif = Image.open(path)
+            gif = open_checked(path)  # header checks (size, FIFO) before any decoding
+        except ImageRefused as err:
+            raise VideoError(str(err)) from None
         except (UnidentifiedImageError, OSError) as err:
             raise VideoError(f"'{path.name}': cannot read this GIF ({err})") from None
         try:
@@ -52,9 +55,12 @@ def natural_key(name: str) -> list:
 
 
 def read_image(path: Path) -> np.ndarray:
+    """One frame file as H x W x 3 uint8 RGB (checked before decoding; 16-bit scaled, pillow.py)."""
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+        with open_image(path) as im:
+            return to_rgb(im, path.name)
+    except ImageRefused as err:
+        raise VideoError(str(err)) from None
     except (UnidentifiedImageError, OSError) as err:
         raise VideoError(f"'{path}': cannot read this frame ({err})") from None
 
@@ -68,8 +74,12 @@ class FrameFolderReader(OneByOne):
     backend: ClassVar[str] = "pillow"
 
     def __init__(self, path: Path) -> None:
-        files = [p for p in path.iterdir()
-                 if p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".") and p.is_file()]
+        named = [p for p in path.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".")]
+        special = [p for p in named if not p.is_file() and not p.is_dir()]
+        if special:  # a FIFO among the frames would block the decoder forever
+            raise VideoError(f"'{special[0]}' is a FIFO (named pipe), device or socket, not a regular file; "
+                             "a frame folder holds image files only")
+        files = [p for p in named if p.is_file()]
         if not files:
             raise VideoError(f"'{path}': folder holds no {'/'.join(FRAME_EXTENSIONS)} frames")
         self.files = sorted(files, key=lambda p: natural_key(p.name))

@@ -17,15 +17,23 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import MaskError
 from ..palette import PALETTE
+from .pillow import ImageRefused, open_checked
+
+# Alpha at or above this is opaque: an object's pixel. Below it (transparent, or the faint half
+# of an anti-aliased edge) the pixel is background, whatever colour it stores.
+OPAQUE = 128
 
 
 @contextmanager
 def open_mask_image(path: Path) -> Iterator[Image.Image]:
     """Pillow's image of a mask file; what goes wrong while opening or reading it is a
-    MaskError that names the file (missing, a folder, not an image, truncated)."""
+    MaskError that names the file (missing, a folder, a FIFO, not an image, truncated, too
+    many pixels: checked on the header, before decoding)."""
     try:
-        with Image.open(path) as im:
+        with open_checked(path) as im:
             yield im
+    except ImageRefused as err:
+        raise MaskError(f"mask {err}") from None
     except FileNotFoundError:
         raise MaskError(f"mask '{path}' not found") from None
     except IsADirectoryError:
@@ -39,20 +47,48 @@ def read_index_mask(path: str | Path) -> np.ndarray:
 
     Palette PNG: its indices. Grayscale: its values. RGB/RGBA: each colour becomes a label
     (DAVIS palette colours their palette index, black 0, others the next free labels in order
-    of first appearance), with a warning. Raises MaskError if the file cannot be used.
+    of first appearance), with a warning. Alpha means what it shows: a transparent pixel
+    (alpha < OPAQUE, in RGBA, LA, PA, or a palette's transparent index) is background,
+    whatever colour it stores. Raises MaskError if the file cannot be used.
     """
     path = Path(path)
     with open_mask_image(path) as im:
         mode = im.mode
-        if mode == "P":
-            return np.asarray(im).astype(np.uint8)
-        if mode in ("1", "L", "LA", "I;16", "I"):
+        transparent = _transparent(im)
+        if mode in ("P", "PA"):
+            arr = np.asarray(im.getchannel(0) if mode == "PA" else im).astype(np.uint8)
+        elif mode in ("1", "L", "LA", "I;16", "I", "I;16B", "I;16L"):
             arr = np.asarray(im.getchannel(0) if mode == "LA" else im)
             if arr.max() > 255:
                 raise MaskError(f"'{path.name}': label values up to {arr.max()} (at most 255 are supported)")
-            return arr.astype(np.uint8)
-        rgb = np.asarray(im.convert("RGB"))
-    return _rgb_to_index(rgb, path.name)
+            arr = arr.astype(np.uint8)
+        else:
+            rgb = np.asarray(im.convert("RGB")).copy()
+            if transparent is not None:
+                rgb[transparent] = 0  # background before colours become labels: no label for it
+            return _rgb_to_index(rgb, path.name)
+    if transparent is not None:
+        arr = np.where(transparent, 0, arr).astype(np.uint8)
+    return arr
+
+
+def _transparent(im: Image.Image) -> np.ndarray | None:
+    """H x W bool: pixels the image shows as transparent (None if it has no transparency)."""
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        return np.asarray(im.getchannel("A")) < OPAQUE
+    key = im.info.get("transparency")
+    if key is None:
+        return None
+    if im.mode == "P" and isinstance(key, int):
+        return np.asarray(im) == key
+    if im.mode == "P" and isinstance(key, bytes):  # alpha per palette entry
+        alpha = np.frombuffer(key, np.uint8)
+        lut = np.full(256, 255, np.uint8)
+        lut[: len(alpha)] = alpha
+        return lut[np.asarray(im)] < OPAQUE
+    if im.mode in ("L", "RGB"):  # one colour keyed as transparent
+        return np.asarray(im.convert("RGBA").getchannel("A")) < OPAQUE
+    return None
 
 
 def _rgb_to_index(rgb: np.ndarray, name: str) -> np.ndarray:
