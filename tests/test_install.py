@@ -178,3 +178,20 @@ def test_importing_the_package_changes_no_process_wide_warning_filter():
             "xmem_demo.pipeline, xmem_demo.viz; assert warnings.filters == before, set(warnings.filters) - set(before)")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
+
+
+def test_conda_environment_installs_what_the_app_needs():
+    """environment.yml: the app extra (with the click model's sam2), the notebooks and the tests."""
+    import tomllib
+
+    import yaml
+
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
+    package = next(line for line in pip if line.startswith("-e ."))
+    extras = set(package.split("[", 1)[1].rstrip("]").split(","))
+    assert {"app", "notebooks", "dev"} <= extras
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("sam2") for r in project["optional-dependencies"]["app"])
+    assert "torch==2.13.0" in pip  # the exact pin lives here, the library asks for a range
+    assert any(r.startswith("torch>=") for r in project["dependencies"])
