@@ -7,6 +7,16 @@ spurious area: negative click). Prints the IoU after 1, 2, 3 and 5 clicks for ea
 mean over the four masks.
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python3 benchmarks/grabcut_judo.py [--golden DIR] [--stateless]
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD python3 benchmarks/grabcut_judo.py --predictable [--synthetic 12]
+
+--predictable (issue 25): how predictable the fallback is, on the judo masks and on held-out
+synthetic frames (`xmem_demo.synthetic`, seeds from BENCHMARK_SEED_BASE, every target of frame 0):
+- clicks: the protocol above; IoU after 1, 2, 3, 5 clicks, and the "far" share: the part of the
+  result farther than FAR_FRACTION of the short side from the true object (a jump to another
+  region: a hedge, the spectators' uniforms);
+- box: a box around the true object (its bounding box, 5 % margin) first, then clicks;
+- correction: the true mask shifted by 8 % of the short side as a tracked prior (a tracking
+  error), then clicks that correct it (the first click after tracking on a frame).
 
 Default: clicks go through `xmem_demo.clicks.ClickSession`, as in the app (each click refines the
 previous mask). --stateless: GrabCut re-run from all clicks each time (what the app did before
@@ -75,6 +85,90 @@ def evaluate(segmenter, frame: np.ndarray, gt: np.ndarray, stateless: bool) -> d
     return out
 
 
+FAR_FRACTION = 0.1  # "far": farther than this share of the short side from the true object
+
+
+def far_share(pred: np.ndarray, gt: np.ndarray) -> float:
+    """The share of `pred` farther than FAR_FRACTION of the short side from `gt`."""
+    if not pred.any():
+        return 0.0
+    dist = cv2.distanceTransform((~gt).astype(np.uint8), cv2.DIST_L2, 5)
+    return float((pred & (dist > FAR_FRACTION * min(gt.shape))).sum() / pred.sum())
+
+
+def shifted(mask: np.ndarray, fraction: float = 0.08) -> np.ndarray:
+    """The mask moved right and down by `fraction` of the short side (a tracking error)."""
+    d = max(1, round(fraction * min(mask.shape)))
+    out = np.zeros_like(mask)
+    out[d:, d:] = mask[:-d, :-d]
+    return out
+
+
+def box_of(gt: np.ndarray, margin: float = 0.05):
+    from xmem_demo.clicks import Box
+
+    ys, xs = np.nonzero(gt)
+    m = margin * min(gt.shape)
+    h, w = gt.shape
+    return Box(max(0, xs.min() - m), max(0, ys.min() - m), min(w - 1, xs.max() + m), min(h - 1, ys.max() + m))
+
+
+def run_protocol(segmenter, frame: np.ndarray, gt: np.ndarray, mode: str) -> dict[int, tuple[float, float]]:
+    """{prompts: (IoU, far share)} for mode clicks | box | correction (prompts: clicks, or box + clicks)."""
+    from xmem_demo.clicks import ClickSession
+
+    session = ClickSession()
+    prior = shifted(gt) if mode == "correction" else None
+    box = box_of(gt) if mode == "box" else None
+    pred = prior if prior is not None else np.zeros_like(gt)
+    clicks: list[SimClick] = []
+    out = {}
+    rec = session.start(0, 1, prior)
+    rec.box = box
+    if box is not None:
+        pred = session.step(segmenter, frame, "f", 0, 1, [], prior).mask
+        out[0] = (iou(pred, gt), far_share(pred, gt))
+    for n in range(1, max(CLICK_COUNTS) + 1):
+        clicks.append(next_click(gt, pred))
+        pred = session.step(segmenter, frame, "f", 0, 1, list(clicks), prior).mask
+        if n in CLICK_COUNTS:
+            out[n] = (iou(pred, gt), far_share(pred, gt))
+    return out
+
+
+def synthetic_cases(count: int):
+    """(name, frame, true mask) for every target of frame 0 of `count` held-out synthetic clips."""
+    from xmem_demo.synthetic import BENCHMARK_SEED_BASE, make_clip
+
+    for i in range(count):
+        frame, labels = make_clip(BENCHMARK_SEED_BASE + i, num_frames=1).frame(0)
+        for label in range(1, int(labels.max()) + 1):
+            if (labels == label).sum() >= 100:
+                yield f"synthetic {i}/{label}", frame, labels == label
+
+
+def predictable(golden: Path, synthetic: int) -> None:
+    GrabCutSegmenter = grabcut_of_this_checkout()
+    segmenter = GrabCutSegmenter()
+    data = np.load(golden / "golden.npz")
+    judo = [(f"judo {i}", data["frames"][t], data["masks"][i] == int(data["masks"][i].max()))
+            for i, t in enumerate(data["mask_frames"])]  # fmt: skip
+    start = time.perf_counter()
+    for set_name, cases in (("judo", judo), ("synthetic", list(synthetic_cases(synthetic)))):
+        for mode in ("clicks", "box", "correction"):
+            rows = [run_protocol(segmenter, frame, gt, mode) for _, frame, gt in cases]
+            keys = sorted(rows[0])
+            mean_iou = "  ".join(f"{k}: {np.mean([r[k][0] for r in rows]):.3f}" for k in keys)
+            far = [r[k][1] for r in rows for k in keys]
+            jumps = sum(f > 0.1 for f in far)
+            print(
+                f"{set_name:9s} {mode:10s} ({len(rows)} objects) mean IoU after {'box + ' if mode == 'box' else ''}"
+                f"n clicks  {mean_iou}   far share: mean {np.mean(far):.3f}, max {np.max(far):.3f}, "
+                f"results >10 % far: {jumps}/{len(far)}"
+            )
+    print(f"({time.perf_counter() - start:.1f} s)")
+
+
 def grabcut_of_this_checkout():
     """GrabCutSegmenter from the xmem_demo being run: the library's `xmem_demo.clicks`, or, on a
     checkout from before issue 10 (the --stateless "before" run in docs/click_models.md), the
@@ -94,7 +188,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN)
     parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
+    parser.add_argument("--predictable", action="store_true", help="clicks, box first, correction: IoU and far share")
+    parser.add_argument("--synthetic", type=int, default=12, help="held-out synthetic clips for --predictable")
     args = parser.parse_args()
+    if args.predictable:
+        predictable(args.golden, args.synthetic)
+        return
     GrabCutSegmenter = grabcut_of_this_checkout()
 
     data = np.load(args.golden / "golden.npz")

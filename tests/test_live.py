@@ -344,3 +344,20 @@ def test_image_html_is_inline():
     out = image_html(np.zeros((20, 30, 3), np.uint8))
     assert out.startswith("<img") and "data:image/jpeg;base64," in out and 'width="30"' in out
     assert "No frame" in image_html(None)
+
+
+def test_the_frame_counters_say_what_they_count(live_session, frames):
+    """Issue 25: "dropped ≈1547" next to "received 83" read as a bug. The line names each count
+    (sent by the page, received by the server, segmented, skipped) and they add up."""
+    from xmem_demo.app.live import status_html
+
+    s = live_session
+    for t in range(3):
+        s.on_frame(frames[t])
+    s.first_frame_at = s.latest_at - 20 * s.limits.stream_every_s  # the camera ran for 20 intervals
+    with s.lock:
+        s.on_frame(frames[3])  # busy: skipped
+    text = status_html(s)
+    for words in ("sent by the page ≈ <b>21</b>", "received by the server: <b>3</b>", "segmented: <b>0</b>", "skipped ≈ <b>19</b>"):
+        assert words in text, (words, text)
+    assert s.frames_sent_estimate == s.frames_received + s.frames_dropped_estimate - s.frames_skipped

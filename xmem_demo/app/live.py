@@ -82,10 +82,14 @@ def status_html(s: LiveSession | None, error: str = "") -> str:
     if error:
         parts.append(f'<div class="xm-live-error">⚠️ {html.escape(error)}</div>')
     if s is not None:
+        # What each number counts (issue 25: "dropped ≈1547" next to "received 83" read as a bug).
+        segmented = s.tracker.stats.frames if s.tracker is not None else 0
         received = (
-            f"camera frames received: <b>{s.frames_received}</b> · ≈ dropped (newer ones replaced them while "
-            f"a frame was segmented): <b>{s.frames_dropped_estimate}</b> <small>(the page sends one every "
-            f"{s.limits.stream_every_s:g} s)</small>"
+            f"camera frames: sent by the page ≈ <b>{s.frames_sent_estimate}</b> (one every "
+            f"{s.limits.stream_every_s:g} s) · received by the server: <b>{s.frames_received}</b> · "
+            f"segmented: <b>{segmented}</b> · skipped ≈ <b>{s.frames_dropped_estimate}</b> "
+            "<small>(a newer frame replaced them while one was being segmented: the newest wins, so the "
+            "picture stays current)</small>"
         )
         parts.append(f'<div class="xm-live-row">{received}</div>')
     t = None if s is None else s.tracker

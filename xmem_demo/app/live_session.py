@@ -114,6 +114,13 @@ class LiveSession:
             self.lock.release()
 
     @property
+    def frames_sent_estimate(self) -> int:
+        """Frames the page sent since the first one arrived (one per `stream_every_s`)."""
+        if self.first_frame_at is None:
+            return 0
+        return max(self.frames_received, 1 + int((self.latest_at - self.first_frame_at) / self.limits.stream_every_s))
+
+    @property
     def frames_dropped_estimate(self) -> int:
         """Frames the page sent (one per `stream_every_s` since the first arrived) that were never
         segmented: replaced by newer ones in Gradio's one-chunk stream, or skipped while busy."""
