@@ -106,3 +106,43 @@ def test_the_click_model_line_is_one_sentence_with_the_details_folded(app_env):
     assert "http" not in shown and "Errno" not in shown and "/root" not in shown
     assert shown.count(".") == 1 and "box" in shown  # one sentence, suggesting a box first
     assert "Errno -2" in folded and "<details" in line
+
+
+def look_alike_scene() -> tuple[np.ndarray, np.ndarray]:
+    """A red disc (the object) and a red look-alike far from it, on grey noise; the object's mask."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    frame = cv2.GaussianBlur(rng.integers(90, 150, (240, 320, 3), dtype=np.uint8), (0, 0), 2)
+    cv2.circle(frame, (70, 80), 28, (220, 30, 30), -1)
+    cv2.circle(frame, (250, 170), 28, (220, 30, 30), -1)
+    gt = np.zeros((240, 320), np.uint8)
+    cv2.circle(gt, (70, 80), 28, 1, -1)
+    return frame, gt > 0
+
+
+def test_grabcut_never_jumps_to_a_look_alike_far_from_the_clicks():
+    """Issue 25: a correction click on a fighter jumped to the spectators' white uniforms. A
+    correction (a tracked prior, off by a few pixels, plus a click) stays on the object."""
+    from xmem_demo.clicks import Click, Prompt
+
+    frame, gt = look_alike_scene()
+    prior = np.roll(gt, (6, 6), axis=(0, 1))  # the tracked mask, a little off
+    seg = GrabCutSegmenter()
+    mask = seg.predict(frame, Prompt(clicks=[Click(60, 70, True)], prior_mask=prior)).mask
+    far_side = mask[:, 180:]
+    assert not far_side.any(), f"{int(far_side.sum())} px taken on the look-alike"
+    assert (mask & gt).sum() / (mask | gt).sum() > 0.7
+    one_click = seg.segment(frame, [Click(70, 80, True)])
+    assert not one_click[:, 180:].any()
+
+
+def test_a_grabcut_click_suggests_a_box(loaded):
+    from xmem_demo.app.actions import click_note
+
+    actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
+    assert "GrabCut does best from a box" in click_note(loaded)
+    actions.clear_frame(loaded)
+    actions.add_box_corner(loaded, 10, 30, GrabCutSegmenter())
+    actions.add_box_corner(loaded, 50, 66, GrabCutSegmenter())
+    assert "GrabCut does best from a box" not in click_note(loaded)

@@ -191,6 +191,9 @@ def click_note(state: AppState) -> str:
     note = ""
     if rec is not None and rec.prior_mask is not None:
         note += " Clicks here refine the mask this object already had on this frame."
+    if rec is not None and rec.model == "grabcut" and rec.box is None and rec.prior_mask is None:
+        # GrabCut from one point guesses the object's extent; a box tells it (issue 25).
+        note += " Tip: GrabCut does best from a box: choose *box (2 corners)* and click two opposite corners."
     if cache.computed:
         note += f" Click model: {cache.computed} frame embedding(s) computed, {cache.reused} reused."
     return note

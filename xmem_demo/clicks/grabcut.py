@@ -21,6 +21,11 @@ import numpy as np
 from .prompts import Box, PointLike, Prediction, Prompt
 
 WORK_SIDE = 512  # GrabCut runs at this long side, then the mask is upscaled
+# How far the result may reach without a box, as fractions of the short side (issue 25; chosen
+# with benchmarks/grabcut_judo.py --predictable, docs/click_models.md): from a positive click
+# when there is no prior mask, and from the prior (tracked) mask and the clicks correcting it.
+CLICK_REACH = 0.45
+PRIOR_REACH = 0.1
 
 
 def _disc(mask: np.ndarray, x: float, y: float, radius: float, value: int) -> None:
@@ -44,6 +49,27 @@ def keep_clicked_components(mask: np.ndarray, points: Sequence[tuple[int, int]],
     return mask & np.isin(labels, list(keep)) if keep else mask
 
 
+def _distance_to(mask: np.ndarray) -> np.ndarray:
+    """Distance (pixels) of every pixel to the nearest True pixel of `mask`."""
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+
+
+def keep_touching(mask: np.ndarray, prior: np.ndarray, points: Sequence[tuple[int, int]], bridge: int = 0) -> np.ndarray:
+    """Keep the parts of `mask` that overlap `prior` or hold a positive click (x, y)."""
+    joined = mask.astype(np.uint8)
+    if bridge > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bridge + 1, 2 * bridge + 1))
+        joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, kernel)
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    if count <= 1:
+        return mask
+    h, w = mask.shape
+    keep = set(np.unique(labels[prior & mask]).tolist())
+    keep |= {int(labels[min(max(y, 0), h - 1), min(max(x, 0), w - 1)]) for x, y in points}
+    keep.discard(0)
+    return mask & np.isin(labels, list(keep))
+
+
 class GrabCutSegmenter:
     name = "grabcut"
     label = "GrabCut (offline fallback, needs no weights): seeded by your clicks"
@@ -54,6 +80,8 @@ class GrabCutSegmenter:
         iterations: int = 5,
         seed_fractions: Sequence[float] = (0.08, 0.12, 0.05, 0.2),
         refine_fraction: float = 0.05,
+        click_reach: float = CLICK_REACH,
+        prior_reach: float = PRIOR_REACH,
     ) -> None:
         self.work_side = work_side
         self.iterations = iterations
@@ -65,6 +93,12 @@ class GrabCutSegmenter:
         self.seed_fractions = tuple(seed_fractions)
         # When refining a prior mask, positive clicks add a smaller "probably object" disc.
         self.refine_fraction = refine_fraction
+        # Predictability (issue 25): without a box, the result stays within `click_reach` of a
+        # positive click, or, correcting a prior mask, within `prior_reach` of the prior and of
+        # the correcting clicks (fractions of the short side); beyond is certain background, so
+        # a colour look-alike elsewhere (a hedge, the spectators' white uniforms) is never taken.
+        self.click_reach = click_reach
+        self.prior_reach = prior_reach
 
     # ---- the interface shared with the SAM 2.1 segmenter ----------------------------------
     def predict(self, frame: np.ndarray, prompt: Prompt, cache=None, key: Hashable | None = None) -> Prediction:
@@ -136,6 +170,7 @@ class GrabCutSegmenter:
         if box is None:
             seeds[:border, :] = seeds[-border:, :] = cv2.GC_BGD
             seeds[:, :border] = seeds[:, -border:] = cv2.GC_BGD
+            seeds[~self._within_reach((sh, sw), clicks, prior, scale)] = cv2.GC_BGD
         else:
             x0, y0, x1, y1 = (round(v * scale) for v in box.ordered())
             inside = np.zeros((sh, sw), bool)
@@ -162,4 +197,21 @@ class GrabCutSegmenter:
             points.append((round((x0 + x1) / 2 * scale), round((y0 + y1) / 2 * scale)))
         if prior is None and points:
             fg = keep_clicked_components(fg, points, bridge=max(1, min(sh, sw) // 40))
+        elif prior is not None and prior.any():  # a correction: only parts touching the prior or a positive click
+            fg = keep_touching(fg, prior, points, bridge=max(1, min(sh, sw) // 40))
         return fg
+
+    def _within_reach(self, shape: tuple[int, int], clicks: list[PointLike], prior: np.ndarray | None, scale: float) -> np.ndarray:
+        """Where the object may be without a box: near a positive click, or near the prior mask."""
+        short = min(shape)
+        has_prior = prior is not None and prior.any()
+        allowed = np.zeros(shape, bool)
+        anchors = np.zeros(shape, np.uint8)
+        for c in clicks:
+            if c.positive:
+                _disc(anchors, c.x * scale, c.y * scale, 1, 1)
+        if anchors.any():  # a correction's clicks fix the prior's edges: they reach as far as it
+            allowed |= _distance_to(anchors > 0) <= (self.prior_reach if has_prior else self.click_reach) * short
+        if has_prior:
+            allowed |= _distance_to(prior) <= self.prior_reach * short
+        return allowed if allowed.any() else np.ones(shape, bool)
