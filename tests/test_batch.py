@@ -232,3 +232,28 @@ def test_thirty_sequence_synthetic_dataset_segmented_and_evaluated_end_to_end(tm
         assert abs(float(jf) - by_name[name]["JF"]) < 1e-6, name
     total = rows[-1].split(",")
     assert abs(float(total[-1]) - summary["overall"]["JF"]) < 1e-6
+
+
+def test_sigterm_stops_promptly_writes_the_summary_and_the_next_run_finishes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, pred = tmp_path / "ds", tmp_path / "pred"
+    write_davis(root, sequences=12, frames=12, height=48, width=64)
+    argv = [sys.executable, "-m", "xmem_demo.cli", "segment-many", str(root), "--out", str(pred), "--workers", "2", *SMALL]
+    env = {**os.environ, "XMEM_DEMO_OFFLINE": "1"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(pred.glob(f"*/{DONE_MARKER}")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    summary = json.loads((pred / "summary.json").read_text())
+    assert 1 <= summary["overall"]["done"] < 12  # what was finished when it stopped
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "already done" in run.stdout and json.loads((pred / "summary.json").read_text())["overall"]["done"] == 12

@@ -200,20 +200,28 @@ class LocalEngine:
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
         results: dict[str, SequenceResult] = {}
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(slots, events))
         try:
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(slots, events)) as pool:
-                futures = {pool.submit(_pool_task, spec, settings, str(out)): spec for spec in specs}
-                for future in as_completed(futures):
-                    spec = futures[future]
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        # A worker was killed (out of memory, a signal): its sequences are not
-                        # marked done, so the next run redoes them.
-                        result = SequenceResult(spec.name, "failed", error="the worker process died (killed, "
-                                                "e.g. out of memory); rerun to retry this sequence")
-                    results[spec.name] = result
-                    progress.finished(result)
+            futures = {pool.submit(_pool_task, spec, settings, str(out)): spec for spec in specs}
+            for future in as_completed(futures):
+                spec = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a signal): its sequences are not
+                    # marked done, so the next run redoes them.
+                    result = SequenceResult(spec.name, "failed", error="the worker process died (killed, e.g. "
+                                            "out of memory; or see its error above); rerun to retry this sequence")
+                results[spec.name] = result
+                progress.finished(result)
+        except BaseException:
+            # Stopped (Ctrl-C reaches the workers too, one process group; SIGTERM this process
+            # alone): no new sequence starts; those running finish with their marker, or, if
+            # stopped, are redone next time.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
         finally:
             stop.set()
             listener.join()

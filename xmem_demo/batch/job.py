@@ -70,16 +70,19 @@ def segment_many(
     echo(f"{len(everything)} sequences ({layout} layout{share}); {len(skipped)} already done, {len(todo)} to segment")
     results: list[SequenceResult] = []
     engine = engine_for(len(todo))
-    if todo:
-        echo(engine.describe())
-        request.out.mkdir(parents=True, exist_ok=True)
-        bars = ProgressBars(len(todo), enabled=request.show_progress)
-        try:
-            results = engine.run(todo, settings, request.out, bars)
-        finally:
-            bars.close()
-    # The summary covers every sequence of the dataset finished so far (all shards' rows).
-    on_disk = collect(request.out, [s.name for s in everything])
     run = {"root": str(request.root), "layout": layout, "settings": wanted, "engine": engine.describe()}
-    overall = write_summary(request.out, on_disk, run)
+    try:
+        if todo:
+            echo(engine.describe())
+            request.out.mkdir(parents=True, exist_ok=True)
+            bars = ProgressBars(len(todo), enabled=request.show_progress)
+            try:
+                results = engine.run(todo, settings, request.out, bars)
+            finally:
+                bars.close()
+    finally:
+        # Also when stopped (Ctrl-C, SIGTERM): the summary covers every sequence of the dataset
+        # finished so far, all shards' rows included.
+        on_disk = collect(request.out, [s.name for s in everything])
+        overall = write_summary(request.out, on_disk, run) if request.out.is_dir() else {}
     return BatchReport(layout, [s.name for s in chosen], skipped, results, overall)
