@@ -109,6 +109,7 @@ def test_official_weights_offline_say_so_and_leave_a_usable_page(browser, app_ur
         assert not has_error_badge(page, selector), f"{selector} is covered by an Error badge"
     progress = page.locator("#progress").inner_text()
     assert "failed" in progress and "loading weights" not in progress
+    assert "http" not in progress  # one sentence; the download URL and the cache path are folded under Details
     assert "cannot be used here" in banner.inner_text()
 
     # Offline the download button is off and says why (not a button that fails after seconds).

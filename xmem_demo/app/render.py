@@ -174,8 +174,10 @@ def progress_html(
     eta_s: float | None = None,
     note: str = "",
     elapsed_s: float | None = None,
+    details: str = "",
 ) -> str:
-    """The progress line: phase, frames done, rate and ETA of this stage, time since Track."""
+    """The progress line: phase, frames done, rate and ETA of this stage, time since Track;
+    `details` (a failure's technical part) folded under the note."""
     pct = 100.0 * done / total if total else 0.0
     stats = f"{done} / {total} frames"
     if fps > 0:
@@ -183,6 +185,10 @@ def progress_html(
     if elapsed_s is not None:
         stats += f" · {format_seconds(elapsed_s)} elapsed"
     note_html = f'<div class="xm-note">{html.escape(note)}</div>' if note else ""
+    if details:
+        note_html += (
+            f'<details class="xm-details"><summary>Details</summary><small>{html.escape(details)}</small></details>'
+        )
     return (
         f'<div class="xm-progress"><div class="xm-progress-head"><b>{html.escape(phase)}</b><span>{stats}</span></div>'
         f'<div class="xm-bar"><div class="xm-fill" style="width:{pct:.1f}%"></div></div>{note_html}</div>'

@@ -423,7 +423,8 @@ def wire_tracking(w: Widgets, views: Views) -> None:
         except VISITOR_ERRORS as err:
             # The progress line says what went wrong (not "loading weights" forever); the
             # .failure() listener below then clears Gradio's error badges from the outputs.
-            yield {w.progress: progress_html("failed", 0, total, note=f"Track failed: {err}")}
+            sentence, _, details = str(err).partition("; ")  # the rest (URLs, paths, hints) folded
+            yield {w.progress: progress_html("failed", 0, total, note=f"Track failed: {sentence}.", details=details)}
             raise
         finally:
             s.running = False
