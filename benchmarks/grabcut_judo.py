@@ -190,6 +190,8 @@ def main() -> None:
     parser.add_argument("--stateless", action="store_true", help="re-run from all clicks (the pre-issue-10 app)")
     parser.add_argument("--predictable", action="store_true", help="clicks, box first, correction: IoU and far share")
     parser.add_argument("--synthetic", type=int, default=12, help="held-out synthetic clips for --predictable")
+    parser.add_argument("--segmenter", choices=("grabcut", "features"), default="grabcut",
+                        help="features: GrabCut seeded by ImageNet feature similarity (benchmarks/feature_grabcut.py)")
     args = parser.parse_args()
     if args.predictable:
         predictable(args.golden, args.synthetic)
@@ -197,7 +199,12 @@ def main() -> None:
     GrabCutSegmenter = grabcut_of_this_checkout()
 
     data = np.load(args.golden / "golden.npz")
-    segmenter = GrabCutSegmenter()
+    if args.segmenter == "features":
+        from benchmarks.feature_grabcut import FeatureGrabCutSegmenter
+
+        segmenter = FeatureGrabCutSegmenter()
+    else:
+        segmenter = GrabCutSegmenter()
     print(f"mode: {'stateless (re-run from all clicks)' if args.stateless else 'ClickSession, as in the app'}")
     rows = []
     start = time.perf_counter()

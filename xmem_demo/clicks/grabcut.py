@@ -154,6 +154,9 @@ class GrabCutSegmenter:
         full = fg if scale == 1.0 else cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
         return full, fg
 
+    def _seed_from_image(self, bgr: np.ndarray, seeds: np.ndarray, clicks: list[PointLike], scale: float) -> None:
+        """Where a subclass adds seeds from what the image looks like (feature_grabcut.py); none here."""
+
     def _grabcut(
         self,
         bgr: np.ndarray,
@@ -183,6 +186,7 @@ class GrabCutSegmenter:
         if radius > 0:
             for c in positives:
                 _disc(seeds, c.x * scale, c.y * scale, radius, cv2.GC_PR_FGD)
+        self._seed_from_image(bgr, seeds, clicks, scale)
         for c in clicks:  # in click order: a later click wins where two overlap
             _disc(seeds, c.x * scale, c.y * scale, dot, cv2.GC_FGD if c.positive else cv2.GC_BGD)
         if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
