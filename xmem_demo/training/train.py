@@ -44,7 +44,10 @@ from ..checkpoint import TRUNK_PREFIX
 from ..model.efficientnet_lite import LICENSE_NOTICE, load_trunk_state
 from .data import CURRICULUM, RealTextures, Stage, curriculum_batch, stage_at
 from .features import FeaturePool
-from .real_clips import background_photos, shipped_masked_frames, static_image_clip
+from .real_clips import background_photos, keep_some_targets, shipped_masked_frames, static_image_clip
+
+# The team's golden data (judo frames with spectators annotated); used for training if present.
+GOLDEN_NPZ = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "xmem-judo" / "golden.npz"
 from .evaluate import BenchmarkSpec, evaluate
 from .losses import bootstrap_fraction, bootstrapped_ce, dice_loss
 from .state import read_state, restore_rngs, rng_states, write_state
@@ -106,6 +109,7 @@ class TrainConfig:
     pool_size: int = 256  # lite: clips per frame size whose trunk features are kept (features.py)
     refresh_per_step: int = 1  # lite: new clips computed per step (the oldest leave the pool)
     static_image_prob: float = 0.3  # lite: chance that a new clip is a static-image clip (real_clips.py)
+    target_subset_prob: float = 0.0  # lite: chance that a multi-object clip keeps only some objects as targets
 
 
 def normalise(frames: torch.Tensor) -> torch.Tensor:
@@ -208,7 +212,7 @@ class Trainer:
             load_trunk_state(self.model.key_encoder.trunk)  # frozen ImageNet weights, from their package
             self.model.key_encoder.trunk.to(self.device)
             self.pool = FeaturePool(self.model.key_encoder.trunk, normalise, cfg.pool_size, self.device)
-            self.masked_frames = shipped_masked_frames()
+            self.masked_frames = shipped_masked_frames(GOLDEN_NPZ)
             self.backgrounds = background_photos()
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optim = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -236,7 +240,8 @@ class Trainer:
         stage = stage_at(self.steps_done, self.curriculum)
         stage = Stage(0, stage.num_objects, stage.num_distractors, stage.exit_prob, stage.speed, stage.max_gap, (size,))
         frames, masks, counts = curriculum_batch(rng, 0, 1, cfg.num_frames, self.textures, cfg.p_real_texture, (stage,))
-        return frames[0], masks[0], int(counts[0])
+        masks, count = keep_some_targets(rng, masks[0], int(counts[0]), cfg.target_subset_prob)
+        return frames[0], masks, count
 
     def _pooled_batch(self):
         sizes = stage_at(self.steps_done, self.curriculum).sizes
