@@ -14,9 +14,10 @@ import pytest
 from xmem_demo.app import actions, limits
 from xmem_demo.clicks import GrabCutSegmenter, choose_segmenter
 from xmem_demo.app.plots import memory_figure
-from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit, UserError
+from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit
 from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, run_tracking
 from xmem_demo.config import MemoryConfig
+from xmem_demo.errors import UserError
 
 from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files, loaded  # noqa: F401  (pytest fixtures)
 from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, CLIP_H, CLIP_W, disc_centre, make_frames

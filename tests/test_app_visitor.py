@@ -13,7 +13,7 @@ import pytest
 
 from xmem_demo.app import actions
 from xmem_demo.app.render import DISPLAY_COLOURS, _lab, contrast_palette, object_color
-from xmem_demo.app.state import UserError
+from xmem_demo.errors import UserError
 from xmem_demo.app.tracking import WRITING, TrackSettings, restore_kept, run_tracking
 from xmem_demo.clicks import GrabCutSegmenter
 

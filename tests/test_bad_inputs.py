@@ -22,7 +22,7 @@ from PIL import Image
 from xmem_demo import MemoryConfig, ModelConfig, XMem
 from xmem_demo.checkpoint import CheckpointError, load_model
 from xmem_demo.clicks import Click, GrabCutSegmenter
-from xmem_demo.errors import InputError, MaskError
+from xmem_demo.errors import InputError, MaskError, UserError
 from xmem_demo.outdir import OutputDir
 from xmem_demo.pipeline import ArraySource, track
 from xmem_demo.session import InferenceSession
@@ -547,7 +547,7 @@ APP_CASES = {
 @pytest.mark.parametrize("case", list(APP_CASES))
 def test_app_bad_input(app_files, case):
     call, expected, label = APP_CASES[case]
-    with pytest.raises(ValueError) as exc:  # UserError, MaskError, InputError: shown as gr.Error
+    with pytest.raises(UserError) as exc:  # errors.py's family (VideoError, MaskError, InputError...): shown as gr.Error
         call(app_files)
     assert expected in str(exc.value), str(exc.value)
     table.record("app", label, scrub(str(exc.value)), "message in the page (gr.Error), nothing started")

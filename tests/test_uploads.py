@@ -10,7 +10,8 @@ import pytest
 
 from xmem_demo.app import limits, uploads
 from xmem_demo.app.actions import apply_mask_upload, load_clip
-from xmem_demo.app.state import AppState, UserError
+from xmem_demo.app.state import AppState
+from xmem_demo.errors import UserError
 
 from .support import square_frames, write_clip
 
@@ -33,7 +34,7 @@ def _upload(cache: Path, name: str, data: bytes) -> Path:
 
 def test_a_refused_clip_upload_is_deleted_at_once(cache):
     bad = _upload(cache, "clip.mp4", b"not a video" * 100)
-    with pytest.raises(ValueError, match="cannot be read as a video"):
+    with pytest.raises(UserError, match="cannot be read as a video"):
         uploads.handle(bad, lambda: load_clip(AppState(), bad))
     assert not bad.exists() and not bad.parent.exists()
 
@@ -54,12 +55,12 @@ def test_a_refused_mask_upload_is_deleted_and_a_bundled_file_never_is(cache, tmp
     state = AppState()
     load_clip(state, clip)
     mask = _upload(cache, "mask.png", b"text, not a png")
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         uploads.handle(mask, lambda: apply_mask_upload(state, mask))
     assert not mask.exists()
     outside = tmp_path / "mine.png"  # not in Gradio's cache: never deleted
     outside.write_bytes(b"x")
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         uploads.handle(outside, lambda: apply_mask_upload(state, outside))
     assert outside.exists()
     session_file = cache / "xmem-demo-sessions" / "proc-1" / "f.png"

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import torch
 
 from .config import ModelConfig
+from .errors import UserError
 from .model import XMem
 from .model.efficientnet_lite import TrunkMissing, load_trunk_state
 
@@ -40,7 +41,7 @@ TRUNK_PREFIX = "key_encoder.trunk."
 FORMAT_TAG = "xmem-demo"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint file that cannot be used, with the reason."""
 
     def __init__(self, path: str | Path, reason: str) -> None:

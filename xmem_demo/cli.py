@@ -27,7 +27,6 @@ def _interrupted_while_starting() -> None:
 try:
     import argparse
     import signal
-    import threading
     import time
     import zipfile
     from dataclasses import dataclass
@@ -38,31 +37,19 @@ try:
     import torch
 
     from . import validate
-    from .checkpoint import CheckpointError
     from .config import MemoryConfig
-    from .errors import InputError, MaskError, VideoError
+    from .errors import UserError
     from .hardware import choose_precision
     from .outdir import OutputDir
-    from .portable import deferred_signals, peak_rss_mib
+    from .portable import Terminated, deferred_signals, peak_rss_mib, sigterm_unwinds
     from .video import check_mask_shape
-    from .weights import WeightsError
 except KeyboardInterrupt:
     _interrupted_while_starting()
     raise
 
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (e.g. `kill`, a job scheduler): unwinds like Ctrl-C, so results are closed and described."""
-
-    signal_name = "SIGTERM"
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
+class UsageError(UserError):
+    """A command line that cannot run (arguments that do not fit together): one line, exit code 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -570,12 +557,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return args.func(args)
-    except (UsageError, InputError, MaskError, CheckpointError, VideoError, WeightsError, FileNotFoundError) as err:
+        with sigterm_unwinds():
+            return args.func(args)
+    except (UserError, FileNotFoundError) as err:  # the one family of errors a user can fix (errors.py)
         print(f"xmem-demo: error: {err}", file=sys.stderr)
         return 2
     except Terminated:
@@ -587,9 +572,6 @@ def _main(argv: list[str] | None) -> int:
     except OSError as err:  # e.g. the disk filled up mid-run
         print(f"xmem-demo: error: {err}", file=sys.stderr)
         return 1
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ a process but sends it CTRL_C). Each function uses the best call the platform ha
     peak_rss_mib()         getrusage (KiB on Linux, bytes on macOS), /proc/self/status,
                            GetProcessMemoryInfo (Windows)
     deferred_signals()     pthread_sigmask (POSIX), else handlers that hold the signal (Windows)
+    sigterm_unwinds(...)   SIGTERM raised as an exception for a while, so `finally` blocks run
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 
@@ -183,3 +184,36 @@ def deferred_signals() -> Iterator[None]:
                 handler(signum, None)
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(signum)  # the default action, now that it is no longer held
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (e.g. `kill`, a job scheduler): unwinds like Ctrl-C, so results are closed and described."""
+
+    signal_name = "SIGTERM"
+
+
+@contextlib.contextmanager
+def sigterm_unwinds(error: Callable[[], BaseException] = Terminated, *, only_if_default: bool = False) -> Iterator[None]:
+    """For the duration, SIGTERM raises `error()` in the main thread instead of ending the
+    process at once, so that every `finally` runs (files closed, `.part` files removed); the
+    previous handler comes back afterwards.
+
+    `only_if_default=True` leaves a handler that someone else installed in place (the command
+    line's, around a library download). Outside the main thread no handler can be installed
+    and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if only_if_default and signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise error()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        # None: a handler not installed from Python (nothing to put back that Python knows of)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

@@ -27,7 +27,6 @@ Loading: `resolve_model(name)` returns `(model, info)`: the plain network and a 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -44,15 +43,16 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import torch
 
 from .checkpoint import CheckpointError, WeightsInfo, file_notice, load_model, load_model_with_info
+from .errors import UserError
 from .limits import DOWNLOAD_DEADLINE_S, DOWNLOAD_STALL_S
 from .model import XMem
 from .model.efficientnet_lite import TrunkMissing, trunk_weights_path
-from .portable import pid_alive
+from .portable import pid_alive, sigterm_unwinds
 from .resources import LITE_WEIGHTS, MINI_WEIGHTS, OFFICIAL_SHAPES
 
 RELEASE_URL = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
@@ -79,7 +79,7 @@ LITE_NOTICE = (
 Progress = bool | Callable[[int, int | None], None]
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """Weights that cannot be found, fetched or trusted, with what to do about it."""
 
 
@@ -146,25 +146,9 @@ def _remove_orphan_parts(target: Path) -> None:
             part.unlink(missing_ok=True)
 
 
-class _Terminated(SystemExit):
-    """SIGTERM during a download: unwinds like Ctrl-C so that the .part file is removed."""
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """In the main thread, turn a default-action SIGTERM into an exception for the duration."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        yield  # someone (the CLI) already handles SIGTERM, or we cannot install handlers here
-        return
-
-    def handler(signum, frame):
-        raise _Terminated(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _download_terminated() -> SystemExit:
+    """SIGTERM during a library download: the process ends (exit 143) once the .part file is removed."""
+    return SystemExit(128 + signal.SIGTERM)
 
 
 def _reporter(progress: Progress, total: int | None, label: str):
@@ -239,7 +223,7 @@ def download_file(
     part = _part_path(target)
     started = time.monotonic()
     try:
-        with _sigterm_unwinds():
+        with sigterm_unwinds(_download_terminated, only_if_default=True):  # the CLI's own handler wins
             try:
                 response = _open_within(url, stall_s, deadline_s, tail)
             except urllib.error.HTTPError as err:

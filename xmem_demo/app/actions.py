@@ -13,9 +13,10 @@ import numpy as np
 
 from ..clicks import Box, choose_segmenter
 from ..clicks.session import ClickModel
+from ..errors import UserError
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
 from .render import annotated_view, contrast_palette, display_scale
-from .state import AppState, Click, FrameEdit, ObjectEdit, UserError
+from .state import AppState, Click, FrameEdit, ObjectEdit
 
 
 # ---- clip and frame -------------------------------------------------------------------------
@@ -206,10 +207,7 @@ def choose_candidate(state: AppState, index: int | float | None) -> None:
     obj = edit.objects.get(state.active) if edit else None
     if obj is None or index in (None, ""):
         raise UserError("no mask candidates for this object on this frame: click on the object first")
-    try:
-        obj.click_mask = state.clicks.choose(state.frame, state.active, int(index))
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    obj.click_mask = state.clicks.choose(state.frame, state.active, int(index))  # InputError: a UserError
 
 
 def undo_click(state: AppState, segmenter: ClickModel | None = None) -> None:

@@ -21,6 +21,7 @@ import gradio as gr
 import numpy as np
 
 from ..checkpoint import CheckpointError
+from ..errors import UserError
 from ..live import FrameError, LiveResult
 from ..live.tracker import CPU_SIZES
 from .layout import CLICK_MODES, Components, click_mode_radio, clickable_frame
@@ -28,7 +29,7 @@ from .limits import SESSION_TTL_S
 from .live_session import LIMITS, LiveRegistry, LiveSession, close_live_session
 from .models import get_model
 from ..weights import WeightsError
-from .state import UserError, session_dir_for
+from .state import session_dir_for
 
 PHASE_NOTES = {
     "waiting": "Press ● Record in the camera box and allow the camera.",
@@ -224,12 +225,12 @@ def _wire(demo: gr.Blocks, w: LiveWidgets, weights_input: Any) -> None:
         return {w.state: s, w.frozen: s.frozen_view(), w.status: status_html(s, error), w.object_dd: _objects_update(s)}
 
     def apply(s: LiveSession | None, request: gr.Request, fn, show=None) -> dict:
-        """Run an action; UserError and FrameError become a message in the status, never a
-        traceback. `show` turns the action's result into more component updates."""
+        """Run an action; a UserError (errors.py's family, FrameError included) becomes a message in
+        the status, never a traceback. `show` turns the action's result into more component updates."""
         s = session(s, request)
         try:
             result = fn(s)
-        except (UserError, FrameError) as err:
+        except UserError as err:
             return view(s, str(err))
         return {**view(s), **show(result)} if show else view(s)
 
@@ -285,11 +286,12 @@ def _wire(demo: gr.Blocks, w: LiveWidgets, weights_input: Any) -> None:
         s = session(s, request)
         try:
             model, info = get_model(weights or "auto")
-            result = s.track(model, None if size in (None, "auto") else int(size), weights=info)
-        except (UserError, FrameError) as err:
-            return view(s, str(err))
         except (WeightsError, CheckpointError, OSError) as err:  # weights that cannot be loaded or fetched
             return view(s, f"cannot load the weights '{weights}': {err}")
+        try:
+            result = s.track(model, None if size in (None, "auto") else int(size), weights=info)
+        except UserError as err:
+            return view(s, str(err))
         return {**view(s), w.output: image_html(result.overlay()), **_downloads(w, None)}
 
     w.track_btn.click(on_track, [w.state, weights_input, w.size_dd], view_outputs + [w.output, w.dl_overlay, w.dl_masks, w.dl_bundle],

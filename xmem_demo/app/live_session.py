@@ -28,13 +28,14 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import UserError
 from ..live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, cap_frame_size, check_frame
 from ..live.tracker import SizeChoice, choose_processing_size
 from ..checkpoint import WeightsInfo
 from ..model import XMem
 from ..clicks import ClickSession, choose_segmenter
 from .render import annotated_view, display_scale
-from .state import Click, UserError
+from .state import Click
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..clicks import Click, ClickSession  # noqa: F401  (Click: the library's one definition, used across the app)
+from ..errors import UserError
 from .limits import MAX_OBJECTS
-
-
-class UserError(ValueError):
-    """Bad input from the visitor: shown in the UI as one sentence, never a traceback."""
 
 
 @dataclass

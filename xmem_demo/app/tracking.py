@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import MemoryConfig, Setting
+from ..errors import UserError
 from ..geometry import resize_target
 from ..pipeline import track
 from ..video import open_video, write_index_mask
@@ -26,7 +27,7 @@ from .export import write_bundle, write_masks_zip, write_videos
 from .limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
 from .models import get_model
 from .render import display_overlay, display_scale, resize_for_display
-from .state import AppState, RunResult, UserError
+from .state import AppState, RunResult
 
 
 def app_memory_settings() -> dict[str, Setting]:

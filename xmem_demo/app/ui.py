@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 
-from ..checkpoint import CheckpointError
-from ..clicks import ClickModelError, choose_segmenter, resolve_click_model, sam2_installed
+from ..clicks import choose_segmenter, resolve_click_model, sam2_installed
 from ..clicks.choose import requested_model
 from ..clicks.download import download_progress, sam_weights_url
-from ..session import MaskError
-from ..video import VideoError
-from ..weights import WeightsError, cached_path, download_official
+from ..errors import UserError
+from ..weights import cached_path, download_official
 from . import actions, uploads
 from .gpu import CLICK_SECONDS, gpu_task, track_request_duration
 from .janitor import start_janitor
@@ -34,7 +33,7 @@ from .live import CSS as LIVE_CSS, build_live_tab
 from .models import banner, download_blocker, recent_download_blocker
 from .plots import memory_figure
 from .render import banner_html, legend_html, progress_html
-from .state import AppState, UserError, ensure_session_dir, remove_session_dir, session_dir_for
+from .state import AppState, ensure_session_dir, remove_session_dir, session_dir_for
 from .styles import CSS, theme
 from .tracking import TrackSettings, restore_kept, run_tracking
 
@@ -54,11 +53,24 @@ ANNOTATE_EVENT = dict(
     trigger_mode="multiple", concurrency_id="annotate", concurrency_limit=ANNOTATE_WORKERS, show_progress="minimal"
 )
 
-VISITOR_ERRORS = (UserError, VideoError, MaskError, WeightsError, CheckpointError, ClickModelError, ValueError, OSError)
+# What a visitor is told in the page (gr.Error), never as a traceback: the family of errors a
+# user can fix (errors.UserError: a bad clip, mask, setting, weights file...), and an OSError,
+# which is the server's (a full disk, a file gone): shown so the visitor knows to try again, and
+# logged with its traceback. Anything else is a fault of the program: Gradio shows "Error" and
+# the traceback reaches the log, not the visitor as if it were their fault.
+VISITOR_ERRORS = (UserError, OSError)
+
+log = logging.getLogger(__name__)
+
+
+def _shown(err: Exception) -> gr.Error:
+    if not isinstance(err, UserError):
+        log.error("the server failed while serving a visitor", exc_info=err)
+    return gr.Error(str(err), print_exception=False)
 
 
 def visitor_errors(fn: Callable) -> Callable:
-    """Turn a bad input into a message in the UI (gr.Error) instead of a server traceback."""
+    """Turn a visitor's error into a message in the UI (gr.Error) instead of a server traceback."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -66,7 +78,7 @@ def visitor_errors(fn: Callable) -> Callable:
             try:
                 yield from fn(*args, **kwargs)
             except VISITOR_ERRORS as err:
-                raise gr.Error(str(err), print_exception=False) from None
+                raise _shown(err) from None
 
         return gen_wrapper
 
@@ -75,7 +87,7 @@ def visitor_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except VISITOR_ERRORS as err:
-            raise gr.Error(str(err), print_exception=False) from None
+            raise _shown(err) from None
 
     return wrapper
 

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ..errors import UserError
 from .limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_TOTAL_BYTES
-from .state import UserError, cache_root, sessions_root
+from .state import cache_root, sessions_root
 
 T = TypeVar("T")
 
@@ -90,11 +91,11 @@ def admit(path: str | Path) -> None:
 
 
 def handle(path: str | Path | None, use: Callable[[], T]) -> T:
-    """Admit the upload, then `use()` it; if either refuses it (a ValueError), it is deleted at once."""
+    """Admit the upload, then `use()` it; if either refuses it (a UserError), it is deleted at once."""
     try:
         if path:
             admit(path)
         return use()
-    except ValueError:
+    except UserError:
         discard(path)
         raise

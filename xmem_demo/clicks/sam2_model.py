@@ -20,8 +20,10 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UserError
 
-class ClickModelError(RuntimeError):
+
+class ClickModelError(UserError, RuntimeError):
     """The click model cannot be built, loaded or fetched; says what to do instead."""
 
 

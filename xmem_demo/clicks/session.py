@@ -18,6 +18,7 @@ from typing import Hashable, Protocol, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from .cache import EmbeddingCache
 from .prompts import Box, PointLike, Prediction, Prompt
 
@@ -114,10 +115,10 @@ class ClickSession:
     def choose(self, frame: int, obj: int, index: int) -> np.ndarray:
         """Pick another candidate of the last prediction; the next click builds on it."""
         if self.last != (frame, obj) or self.last_prediction is None:
-            raise ValueError("no mask candidates for this object on this frame: click on the object first")
+            raise InputError("no mask candidates for this object on this frame: click on the object first")
         prediction = self.last_prediction
         if not 0 <= index < len(prediction.masks):
-            raise ValueError(f"candidate {index + 1} does not exist: this click gave {len(prediction.masks)}")
+            raise InputError(f"candidate {index + 1} does not exist: this click gave {len(prediction.masks)}")
         prediction.best = index
         rec = self.records.get((frame, obj))
         if rec is not None and prediction.logits:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..errors import UserError
 from ..limits import MIN_SIDE  # smaller frames cannot be segmented (the network works on a stride-16 grid)
 
 
-class FrameError(ValueError):
+class FrameError(UserError, ValueError):
     """A frame that cannot be tracked (wrong shape, type or size), with what was received."""
 
 

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import UserError
 from ..limits import MAX_IMAGE_PIXELS
 
 
-class ImageRefused(ValueError):
+class ImageRefused(UserError, ValueError):
     """An image file refused before decoding, with the reason (the caller adds the file's role)."""
 
 
