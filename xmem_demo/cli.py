@@ -207,19 +207,12 @@ def plan_segment(args: argparse.Namespace) -> SegmentPlan:
     return plan
 
 
-def _ranges(indices: list[int]) -> list[list[int]]:
-    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]]"""
-    out: list[list[int]] = []
-    for i in sorted(indices):
-        if out and i == out[-1][1] + 1:
-            out[-1][1] = i
-        else:
-            out.append([i, i])
-    return out
-
-
-def _next_frame(index: int, direction: str, mask_frame: int) -> dict[str, Any]:
-    """The frame a run would have processed after `index` (backward pass to 0 first, then forward)."""
+def _next_frame(last: tuple[int, str] | None, mask_frame: int) -> dict[str, Any]:
+    """The frame a run would have processed after the last one written (the backward pass to 0
+    first, then forward from the mask frame)."""
+    if last is None:
+        return {"frame": mask_frame - 1, "direction": "backward"} if mask_frame else {"frame": 0, "direction": "forward"}
+    index, direction = last
     if direction == "backward":
         return {"frame": index - 1, "direction": "backward"} if index > 0 else {"frame": mask_frame, "direction": "forward"}
     return {"frame": index + 1, "direction": "forward"}
@@ -229,101 +222,61 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .outdir import part_name, write_atomic
-    from .palette import overlay
+    from .palette import contrast_palette, display_overlay
     from .pipeline import track
-    from .video import Mp4Writer, read_index_mask, write_index_mask
+    from .run_writer import RunWriter, status_of
     from .weights import resolve_model
 
     plan = plan_segment(args)
-    source, out = plan.source, OutputDir(plan.out)
+    source = plan.source
     info = source.info
     num = len(source)
     model, weights = resolve_model(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
     print(weights.notice, file=sys.stderr)
     print(f"precision {args.precision}: {getattr(args, 'precision_reason', '')}", file=sys.stderr)
-    with out:
+    # The overlay is drawn as the app draws it (one look, one writer): bright colours
+    # reordered to stand out on the first frame; the masks keep the DAVIS palette.
+    colours = contrast_palette(source.get(0))
+    run = RunWriter(plan.out, frames_total=num, source=source, fps=info.fps or 24.0,
+                    videos={"overlay.mp4": lambda frame, mask: display_overlay(frame, mask, palette=colours)})
+    with run:
         args.wrote_results = True  # from here on an interruption leaves a summary.json
-        removed = out.clear_previous()
-        if removed:
-            warn(f"replacing an earlier run's results in '{plan.out}' ({removed} masks removed)")
-        out.claim(num)  # before the first write: the next run's sweep removes only these names
-
+        if run.removed:
+            warn(f"replacing an earlier run's results in '{plan.out}' ({run.removed} masks removed)")
         probs_part = part_name(plan.save_probs).with_suffix(".npy") if plan.save_probs else None
-        overlay_part = part_name(plan.out / "overlay.mp4")
         probs_file = None
-        done: list[int] = []
-        status, stopped_at, reason = "running", None, ""
-        started = time.perf_counter()
-        summary: dict[str, Any] = {}
-
-        def write_summary() -> None:
-            elapsed = time.perf_counter() - started
-            peak = peak_rss_mib()  # None where the platform does not say
-            summary.update({
-                "status": status,
-                "frames": len(done),
-                "frames_total": num,
-                "frames_written": _ranges(done),
-                "seconds": round(elapsed, 2),
-                "fps": round(len(done) / max(elapsed, 1e-9), 2),
-                "peak_rss_mib": None if peak is None else round(peak, 1),
-                "device": str(plan.device),
-                "precision": args.precision,
-                "precision_reason": getattr(args, "precision_reason", ""),
-                "working_size": plan.size,
-                "weights": weights.name,
-                "official_weights": weights.official,
-                "weights_file": str(weights.path),
-                "objects": plan.labels,
-                "mask_frame": args.mask_frame,
-                "output": str(plan.out),
-            })
-            if source.damage:
-                summary["input_damage"] = source.damage
-            if stopped_at is not None:
-                summary["stopped_at"] = stopped_at
-            if reason:
-                summary["reason"] = reason
-            if plan.device.type == "cuda":
-                summary["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(plan.device) / 2**20, 1)
-            out.write_json("summary.json", summary)
-
-        next_frame: dict[str, Any] = (
-            {"frame": args.mask_frame - 1, "direction": "backward"} if args.mask_frame else {"frame": 0, "direction": "forward"}
-        )
+        extra: dict[str, Any] = {
+            "device": str(plan.device),
+            "precision": args.precision,
+            "precision_reason": getattr(args, "precision_reason", ""),
+            "working_size": plan.size,
+            "weights": weights.name,
+            "official_weights": weights.official,
+            "weights_file": str(weights.path),
+            "objects": plan.labels,
+            "mask_frame": args.mask_frame,
+            "output": str(plan.out),
+        }
+        if source.damage:
+            extra["input_damage"] = source.damage
         bar = tqdm(total=num, unit="frame", desc="segmenting", file=sys.stderr)
+        status, reason = "interrupted", "stopped by a signal"  # until the run says otherwise
         try:
             if plan.save_probs is not None:
                 shape = (num, len(plan.labels) + 1, info.height, info.width)
                 probs_file = np.lib.format.open_memmap(probs_part, mode="w+", dtype=np.float32, shape=shape)
             if plan.device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(plan.device)
-            writer = Mp4Writer(overlay_part, fps=info.fps or 24.0)
-            try:
-                backward_done = args.mask_frame == 0
-                for result in track(model, source, {args.mask_frame: plan.mask}, plan.config, working_size=plan.size,
-                                    keep_probs=probs_file is not None, backward_first=True, precision=args.precision):
-                    mask = result.mask
-                    with deferred_signals():  # a mask on disk is always counted in summary.json
-                        write_atomic(out.masks / f"{result.index:05d}.png", lambda p: write_index_mask(p, mask))
-                        done.append(result.index)
-                        next_frame = _next_frame(result.index, result.direction, args.mask_frame)
-                    if probs_file is not None:
-                        probs_file[result.index] = result.prob.numpy()
-                    if result.direction == "forward":
-                        if not backward_done:
-                            # Backward pass finished: the overlay can now be written in frame order.
-                            for t in range(args.mask_frame):
-                                writer.write(overlay(source.get(t), read_index_mask(out.masks / f"{t:05d}.png")))
-                            backward_done = True
-                        writer.write(overlay(source.get(result.index), result.mask))
-                    bar.update(1)
-                    bar.set_postfix(fps=f"{len(done) / (time.perf_counter() - started):.1f}")
-            finally:
-                writer.close()
-                if writer.frames_written:
-                    os.replace(overlay_part, plan.out / "overlay.mp4")
-                overlay_part.unlink(missing_ok=True)
+            # The backward pass first, so the forward frames go straight into the overlay.
+            for result in track(model, source, {args.mask_frame: plan.mask}, plan.config, working_size=plan.size,
+                                keep_probs=probs_file is not None, backward_first=True, precision=args.precision):
+                row = result.record.summary()
+                row.update(frame=result.index, direction=result.direction)
+                run.add(result.index, result.direction, result.mask, frame=result.frame, row=row)
+                if probs_file is not None:
+                    probs_file[result.index] = result.prob.numpy()
+                bar.update(1)
+                bar.set_postfix(fps=f"{len(run.done) / (time.perf_counter() - run.started):.1f}")
             bar.close()
             if probs_file is not None:
                 probs_file.flush()
@@ -335,26 +288,31 @@ def cmd_segment(args: argparse.Namespace) -> int:
                         zf.write(probs_part, arcname="probs.npy")
 
                 write_atomic(plan.save_probs, store)
-                summary["probs"] = str(plan.save_probs)
-            status = "done"
+                extra["probs"] = str(plan.save_probs)
         except BaseException as err:
             bar.close()
-            status = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "failed"
-            stopped_at = next_frame
-            reason = str(err) if status == "failed" else f"stopped by {getattr(err, 'signal_name', 'Ctrl-C')}"
+            status, reason = status_of(err)
             if plan.save_probs is not None:
                 reason += "; --save-probs was not written (it is only written for a complete run)"
+            extra["stopped_at"] = _next_frame(run.last, args.mask_frame)
             raise
+        else:
+            status, reason = "done", ""
         finally:
             if probs_file is not None:
                 del probs_file
             if probs_part is not None:
                 probs_part.unlink(missing_ok=True)
-            if status != "running":
-                write_summary()
-    elapsed = summary["seconds"]
+            if plan.device.type == "cuda":
+                extra["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(plan.device) / 2**20, 1)
+            run.close(status, reason, extra)
+            args.summary_error = run.summary_error  # main() names it in its last line
+    summary = run.summary
+    if summary is None:  # the disk was too full even for the summary
+        print(f"xmem-demo: error: {run.summary_error}", file=sys.stderr)
+        return 1
     print(
-        f"done: {len(done)} frames in {elapsed:.1f} s ({summary['fps']} FPS), "
+        f"done: {len(run.done)} frames in {summary['seconds']:.1f} s ({summary['fps']} FPS), "
         + (f"peak RSS {summary['peak_rss_mib']} MiB" if summary["peak_rss_mib"] is not None else "peak RSS not known here")
         + (f", peak CUDA {summary['peak_cuda_mib']} MiB" if "peak_cuda_mib" in summary else "")
         + f" -> {plan.out}"
@@ -541,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _what_was_kept(args: argparse.Namespace) -> str:
+    if getattr(args, "summary_error", None):
+        return f"finished masks kept; {args.summary_error}"
     if getattr(args, "wrote_results", False):
         return "finished files kept, see summary.json"
     return "stopped before any result was written"
@@ -570,7 +530,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"xmem-demo: interrupted; {_what_was_kept(args)}", file=sys.stderr)
         return 130
     except OSError as err:  # e.g. the disk filled up mid-run
-        print(f"xmem-demo: error: {err}", file=sys.stderr)
+        kept = f"; {_what_was_kept(args)}" if getattr(args, "wrote_results", False) else ""
+        print(f"xmem-demo: error: {err}{kept}", file=sys.stderr)
         return 1
 
 

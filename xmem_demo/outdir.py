@@ -33,7 +33,7 @@ from .portable import pid_alive, read_at, try_lock_file, write_at
 LOCK_NAME = ".xmem-demo.lock"
 MANIFEST_NAME = ".xmem-demo-manifest.json"
 MASK_NAME = re.compile(r"^\d{5,}\.png$")
-RESULT_FILES = ("overlay.mp4", "summary.json")
+RESULT_FILES = ("overlay.mp4", "summary.json", "memory_trace.csv", "memory_trace.json")
 PART_NAME = re.compile(r"^\..+\.part(\d+)(\.\w+)?$")  # part_name(): .NAME.partPID.SUFFIX
 
 
