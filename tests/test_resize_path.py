@@ -87,7 +87,7 @@ def test_image_and_mask_resized_as_official(tiny_model, h, w, size):
     want = official_image(frame, size)
     assert image.shape == want.shape
     assert torch.allclose(image, want, atol=2e-5), float((image - want).abs().max())
-    onehot, labels = session._prepare_mask(mask, None, (h, w), tuple(image.shape[-2:]))
+    onehot, labels = session.objects.annotate(mask, None, (h, w), tuple(image.shape[-2:]), session.device)
     assert labels == [1, 3]
     assert torch.equal(onehot, official_mask(mask, labels, size))
 

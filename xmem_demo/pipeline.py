@@ -24,6 +24,7 @@ from .errors import InputError, MaskError
 from .limits import MAX_OBJECTS
 from .readahead import ReverseReadahead, readahead_window
 from .model.inference import make_inference_network
+from .objects import index_mask
 from .session import InferenceSession
 from .validate import check_frame, check_int, check_memory_config, check_precision, check_working_size
 from .video import check_mask_shape
@@ -99,13 +100,10 @@ def _check_annotations(annotations: dict[int, np.ndarray], frame_shape: tuple[in
     for t, mask in annotations.items():
         if not start <= t < stop:
             raise MaskError(f"annotation on frame {t} lies outside the processed range [{start}, {stop})")
-        if np.ndim(mask) != 2:
-            raise MaskError(f"the mask for frame {t} must be an H x W index mask, got shape {np.shape(mask)}")
+        mask = index_mask(mask, f"the mask for frame {t}")
         check_mask_shape(mask, frame_shape, f"the mask for frame {t}")
         if not np.any(mask):
             raise MaskError(f"the mask for frame {t} is empty: select at least one object")
-        if np.issubdtype(np.asarray(mask).dtype, np.floating):
-            raise MaskError(f"the mask for frame {t} holds floats; pass integer labels (0 = background)")
     labels = {int(v) for m in annotations.values() for v in np.unique(m) if v}
     if len(labels) > MAX_OBJECTS:
         raise MaskError(f"{len(labels)} objects annotated; at most {MAX_OBJECTS} can be tracked at once (limits.py)")

@@ -28,18 +28,16 @@ import torch
 import torch.nn.functional as F
 
 from .config import MemoryConfig
-from .errors import InputError, MaskError
 from .geometry import FrameGeometry, padding
 from .hardware import pick_device  # noqa: F401  (its old home: `session.pick_device` still works)
 from .memory import MemoryManager
 from .model import XMem
 from .model.inference import InferenceOptions, make_inference_network
-from .model.blocks import soft_aggregate
+from .objects import VideoObjects
 from .recorder import FrameRecorder
 from .records import FrameHook
 from .step_plan import plan_step
 from .validate import check_frame, check_memory_config, check_optional_count, check_precision, check_working_size
-from .video import check_mask_shape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -150,7 +148,7 @@ class InferenceSession:
         self.memory = MemoryManager(
             config, model.config.hidden_dim, config.resolve_count_usage(num_frames)
         )
-        self.object_ids: list[int] = []  # user label of each object, in channel order
+        self.objects = VideoObjects()  # label ids <-> channels (objects.py)
         self.frame_index = -1
         self.last_memory_frame = 0
         self.last_deep_update = -config.deep_update_every
@@ -196,41 +194,6 @@ class InferenceSession:
         geometry = self._frame_geometry(tuple(image.shape[:2]))
         return normalise(image.to(self.device), geometry, self._mean, self._std)
 
-    def _prepare_mask(
-        self, mask: np.ndarray | torch.Tensor, objects: Sequence[int] | None, frame_hw: tuple[int, int], work_hw: tuple[int, int]
-    ) -> tuple[torch.Tensor, list[int]]:
-        """Returns a one-hot K x H x W float mask over all known objects and the given labels."""
-        if not isinstance(mask, torch.Tensor):
-            mask = np.asarray(mask)
-            mask = mask.astype(np.int64) if mask.dtype in (np.uint16, np.uint32, np.uint64) else mask
-        m = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.require(mask, requirements=("C", "W")))
-        if m.ndim == 2:
-            check_mask_shape(m, frame_hw)
-            if m.is_floating_point():
-                raise MaskError("an index mask must hold integer labels; got floating-point values")
-            present = [int(v) for v in torch.unique(m).tolist() if v != 0]
-            labels = present if objects is None else [int(o) for o in objects]
-            per_label = torch.stack([(m == lab) for lab in labels]) if labels else m.new_zeros((0, *frame_hw), dtype=torch.bool)
-        elif m.ndim == 3:
-            if objects is None or len(objects) != m.shape[0]:
-                raise MaskError("a stacked N x H x W mask needs `objects`: one label id per channel")
-            check_mask_shape(m, frame_hw)
-            labels = [int(o) for o in objects]
-            per_label = m > 0.5 if m.is_floating_point() else m.bool()
-        else:
-            raise MaskError(f"mask must be H x W (index mask) or N x H x W, got shape {tuple(m.shape)}")
-        if any(lab <= 0 for lab in labels):
-            raise MaskError("object labels must be positive integers (0 is background)")
-        for lab in labels:
-            if lab not in self.object_ids:
-                self.object_ids.append(lab)
-        onehot = torch.zeros((len(self.object_ids), *frame_hw), device=self.device)
-        for lab, plane in zip(labels, per_label):
-            onehot[self.object_ids.index(lab)] = plane.to(self.device).float()
-        if work_hw != frame_hw:
-            onehot = F.interpolate(onehot[None], size=work_hw, mode="nearest")[0]
-        return onehot, labels
-
     def _autocast(self):
         if self.precision == "fp32":
             return nullcontext()
@@ -266,10 +229,10 @@ class InferenceSession:
         frame_hw, work_hw = geometry.frame_hw, geometry.working_hw
         onehot, given = (None, [])
         if mask is not None:
-            onehot, given = self._prepare_mask(mask, objects, frame_hw, work_hw)
+            onehot, given = self.objects.annotate(mask, objects, frame_hw, work_hw, self.device)
         self.frame_index += 1
         t = self.frame_index
-        num_objects = len(self.object_ids)
+        num_objects = len(self.objects)
 
         image = F.pad(image, geometry.pad)[None]
         cfg = self.config
@@ -300,7 +263,7 @@ class InferenceSession:
                     self.memory.sensory.set(hidden)
 
             if onehot is not None:
-                prob = self._merge_annotation(F.pad(onehot, geometry.pad), given, prob)
+                prob = self.objects.merge(F.pad(onehot, geometry.pad), given, prob)
                 self.memory.add_objects(num_objects, key)
 
             if prob is None:  # nothing known yet: all background
@@ -322,24 +285,10 @@ class InferenceSession:
             prob = F.interpolate(prob[None], size=frame_hw, mode="bilinear", align_corners=False)[0]
 
         if self._hooks:
-            record = self._recorder.record(t, self.object_ids, mask is not None, plan, self.memory, events, probe,
+            record = self._recorder.record(t, self.objects.ids, mask is not None, plan, self.memory, events, probe,
                                            geometry, time.perf_counter() - started)
             for hook in self._hooks:
                 hook(record)
-        return prob
-
-    def _merge_annotation(self, onehot: torch.Tensor, given: list[int], prob: torch.Tensor | None) -> torch.Tensor:
-        """The given mask (one-hot K x H x W, padded) over the prediction (K + 1 channels, or None):
-        annotated objects take the mask; inside the drawn region the annotation wins over
-        every other object; elsewhere the others keep their prediction. -> probabilities."""
-        if prob is not None:
-            predicted = prob[1:].clone()
-            predicted[:, onehot.sum(0) > 0.5] = 0
-            given_channels = {self.object_ids.index(lab) for lab in given}
-            for k in range(predicted.shape[0]):
-                if k not in given_channels:
-                    onehot[k] = predicted[k]
-        _, prob = soft_aggregate(onehot.float(), dim=0)
         return prob
 
     # ---- outputs -------------------------------------------------------------------------
@@ -347,13 +296,9 @@ class InferenceSession:
         """Argmax over channels, mapped back to the user's label ids (uint8 or uint16).
 
         prob: what `step` returned, (K + 1) x H x W for this session's K objects."""
-        shape = tuple(getattr(prob, "shape", ()))
-        if not isinstance(prob, torch.Tensor) or len(shape) != 3 or shape[0] != len(self.object_ids) + 1:
-            raise InputError(
-                f"prob must be the (K + 1) x H x W tensor `step` returned (K = {len(self.object_ids)} objects here), "
-                f"got {type(prob).__name__} of shape {shape}"
-            )
-        lut = np.array([0, *self.object_ids])
-        idx = prob.argmax(0).cpu().numpy()
-        out = lut[idx]
-        return out.astype(np.uint8 if lut.max() < 256 else np.uint16)
+        return self.objects.to_index_mask(prob)
+
+    @property
+    def object_ids(self) -> list[int]:
+        """The user's label of each object, in channel order (channel k + 1 is `object_ids[k]`)."""
+        return self.objects.ids

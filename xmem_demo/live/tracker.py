@@ -30,6 +30,7 @@ import torch
 
 from ..config import MemoryConfig
 from ..model import XMem
+from ..objects import index_mask
 from ..palette import overlay
 from ..records import FrameRecord
 from ..session import InferenceSession
@@ -206,13 +207,7 @@ class LiveTracker:
         return image
 
     def _check_mask(self, mask: object, hw: tuple[int, int]) -> np.ndarray:
-        labels = np.asarray(mask)
-        if labels.ndim != 2:
-            raise FrameError(f"the target must be an H x W label mask, got shape {labels.shape}")
-        if labels.dtype == bool:
-            labels = labels.astype(np.uint8)
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise FrameError(f"the target mask must hold integer labels, got {labels.dtype}")
+        labels = index_mask(mask, "the target mask", FrameError)
         if labels.shape != hw:
             labels = cv2.resize(labels.astype(np.uint16), (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
         if not labels.any():
