@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from xmem_demo.app import actions
-from xmem_demo.app.render import DISPLAY_COLOURS, _lab, contrast_palette, object_color
+from xmem_demo.palette import DISPLAY_COLOURS, _lab, contrast_palette, object_color
 from xmem_demo.errors import UserError
 from xmem_demo.app.tracking import WRITING, TrackSettings, restore_kept, run_tracking
 from xmem_demo.clicks import GrabCutSegmenter

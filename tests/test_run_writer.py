@@ -211,3 +211,49 @@ def test_frames_out_of_order_wait_on_disk(tmp_path):
     run.folder.release()
     assert summary["video_frames"] == [3, 7] and video_frame_count(tmp_path / "o" / "overlay.mp4") == 5
     assert read_index_mask(tmp_path / "o" / "masks" / "00003.png").shape == (H, W)
+
+
+# ---- one writer: the CLI and the app write the same files for the same run ------------------
+from .app_fixtures import app_env, app_examples, app_weights, loaded  # noqa: E402,F401  (pytest fixtures)
+from .app_fixtures import CLIP_FRAMES, DEFAULT_TRACK, disc_centre  # noqa: E402
+
+
+def test_cli_and_app_write_the_same_masks_and_overlay(loaded, app_weights, app_examples, tmp_path, capsys):
+    """One clip, one annotation on frame 5 (a forward and a backward pass), the same weights and
+    settings: `xmem-demo segment` and the app's Track give byte-identical mask PNGs and
+    overlay MP4s (one writer, one drawing, one palette rule), and the same memory trace."""
+    import zipfile
+
+    from xmem_demo.app import actions
+    from xmem_demo.app.tracking import TrackSettings, run_tracking
+    from xmem_demo.clicks import GrabCutSegmenter
+    from xmem_demo.config import MemoryConfig
+
+    actions.set_frame(loaded, 5)
+    actions.add_click(loaded, *disc_centre(5), True, GrabCutSegmenter())
+    memory = {k: v for k, v in DEFAULT_TRACK.items() if k not in ("weights", "device", "working_size")}
+    updates = list(run_tracking(loaded, TrackSettings(str(app_weights), "cpu", 96, memory)))
+    assert updates[-1].phase == "done"
+    app = loaded.result
+
+    write_index_mask(tmp_path / "mask5.png", loaded.annotations()[5])
+    defaults, flags = MemoryConfig(), []
+    for name, value in memory.items():
+        setting = MemoryConfig.settings()[name]
+        if setting.flag and value != getattr(defaults, name):
+            flags += [setting.flag] if isinstance(value, bool) else [setting.flag, str(value)]
+    out = tmp_path / "cli"
+    run = run_cli(["segment", str(app_examples / "tiny.mp4"), "--mask", str(tmp_path / "mask5.png"), "--mask-frame", "5",
+                   "--out", str(out), "--weights", str(app_weights), "--size", "96", "--precision", "fp32",
+                   "--device", "cpu", *flags], capsys)
+    assert run.code == 0, run.err
+
+    with zipfile.ZipFile(app.masks_zip) as zf:
+        for t in range(CLIP_FRAMES):
+            assert (out / "masks" / f"{t:05d}.png").read_bytes() == zf.read(f"tiny/{t:05d}.png"), t
+    assert (out / "overlay.mp4").read_bytes() == Path(app.overlay).read_bytes()
+    assert video_frame_count(out / "overlay.mp4") == CLIP_FRAMES
+    cli_trace = json.loads((out / "memory_trace.json").read_text())
+    app_trace = json.loads((Path(app.run_dir) / "memory_trace.json").read_text())
+    untimed = lambda rows: {r["frame"]: {k: v for k, v in r.items() if k != "seconds"} for r in rows}  # noqa: E731
+    assert untimed(cli_trace) == untimed(app_trace) and len(cli_trace) == CLIP_FRAMES

@@ -66,7 +66,9 @@ class RunWriter:
     live session, then `max_frames`). source: random access to the frames (`get(t)`), needed
     when a mask arrives before its predecessors; a caller that always adds frames in order and
     passes `frame=` needs none. videos: file name -> drawing, one video each, all in frame order
-    (default: overlay.mp4 in the DAVIS palette); `{}` writes masks only.
+    (default: overlay.mp4 in the DAVIS palette); `{}` writes masks only. stream: draw frames into
+    the videos as they come (the CLI, the live tab); False leaves all of it to
+    `finish_videos()` (the app's stage 2, with its own progress).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class RunWriter:
         trace: bool = True,
         masks_subdir: str = "masks",
         max_frames: int | None = None,
+        stream: bool = True,
     ) -> None:
         self.folder = OutputDir(out, masks_subdir)
         self.path = self.folder.path
@@ -92,6 +95,7 @@ class RunWriter:
         self.draws = dict({"overlay.mp4": palette_overlay} if videos is None else videos)
         self.keep_trace = trace
         self.max_frames = max_frames
+        self.stream = stream
         self.done: list[int] = []  # indices on disk, in the order written
         self._on_disk: set[int] = set()
         self.last: tuple[int, str] | None = None  # (index, direction) of the last mask written
@@ -133,8 +137,8 @@ class RunWriter:
             if self.summary is None and self.summary_error is None:
                 if err is None:
                     self.close("done")
-                else:
-                    self.close(*status_of(err))
+                else:  # a closed generator (the app's visitor left): nobody waits for the videos
+                    self.close(*status_of(err), finish=not isinstance(err, GeneratorExit))
         finally:
             self.folder.release()
 
@@ -165,7 +169,7 @@ class RunWriter:
             self.last = (index, direction)
             if row is not None and self.keep_trace:
                 self.trace.append(row)
-        if not self.draws:
+        if not self.draws or not self.stream:
             return
         for _ in self._catch_up(until=index):  # frames that waited for this moment (CLI: the backward pass)
             pass
@@ -220,16 +224,18 @@ class RunWriter:
             yield written, total
 
     # ---- the end ------------------------------------------------------------------------------
-    def close(self, status: str, reason: str = "", extra: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    def close(self, status: str, reason: str = "", extra: Mapping[str, Any] | None = None,
+              finish: bool = True) -> dict[str, Any] | None:
         """Finish the videos, write the trace and summary.json (see the module docstring).
         status: done | stopped | interrupted | failed. Returns the summary (None if it could
         not be written: `summary_error` says why). Never raises for a full disk; a second
-        interrupt while the videos catch up keeps what they hold and is raised after the summary."""
+        interrupt while the videos catch up keeps what they hold and is raised after the summary.
+        finish=False: the videos keep only what they hold now (summary.json says which frames)."""
         if self.summary is not None or self.summary_error is not None:
             return self.summary
         again: BaseException | None = None
         try:
-            for _ in self.finish_videos():
+            for _ in self.finish_videos() if finish else ():
                 pass
         except KeyboardInterrupt as err:
             again = err

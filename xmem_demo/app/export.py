@@ -1,4 +1,5 @@
-"""Writing a run's downloads into its folder.
+"""A run's downloads: what the app packs around `RunWriter`'s files (run_writer.py writes the
+masks, the videos and the memory trace; this module only chooses the videos and packs).
 
 - overlay.mp4: the clip with the masks drawn (H.264, plays in the browser);
 - masks.zip: palette PNG index masks, DAVIS layout `<clip>/<frame:05d>.png`;
@@ -13,16 +14,16 @@ import json
 import re
 import shutil
 import zipfile
-from contextlib import ExitStack, closing
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..records import trace_csv
-from ..video import Mp4Writer, open_video, read_index_mask, write_index_mask
-from .render import display_overlay
+from ..palette import display_overlay
+from ..run_writer import Draw
+from ..video import write_index_mask
 from .state import AppState, ClipInfo, ObjectInfo
 
 
@@ -30,36 +31,33 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "object"
 
 
-def write_videos(
-    run_dir: Path,
-    clip: ClipInfo,
-    first: int,
-    last: int,
-    objects: Sequence[ObjectInfo],
-    palette: tuple | None = None,
-) -> Iterator[int]:
-    """Write overlay.mp4 (objects in the display `palette`: the page's colours) and objects.zip
-    for frames first..last; yields frames written so far."""
-    fps = clip.fps or 24.0
-    masks_dir = run_dir / "masks"
-    object_dir = run_dir / "objects"
-    object_dir.mkdir(exist_ok=True)
+def run_videos(clip: ClipInfo, objects: Sequence[ObjectInfo], palette: tuple | None = None) -> dict[str, Draw]:
+    """The videos of a run, for `RunWriter` (which writes them in frame order): overlay.mp4 in
+    the display `palette` (the page's colours, the CLI's look) and one black/white mask video
+    per object under objects/."""
     stem = _slug(Path(clip.name).stem)
-    object_paths = {o.id: object_dir / f"{stem}_object{o.id:02d}_{_slug(o.name)}.mp4" for o in objects}
-    with ExitStack() as stack:
-        source = stack.enter_context(closing(open_video(clip.path)))
-        overlay_writer = stack.enter_context(Mp4Writer(run_dir / "overlay.mp4", fps=fps))
-        writers = {i: stack.enter_context(Mp4Writer(p, fps=fps)) for i, p in object_paths.items()}
-        for n, frame in enumerate(source.iter_frames(first, last + 1)):
-            labels = read_index_mask(masks_dir / f"{first + n:05d}.png")
-            overlay_writer.write(display_overlay(frame, labels, palette=palette))
-            for obj_id, writer in writers.items():
-                plane = np.where(labels == obj_id, 255, 0).astype(np.uint8)
-                writer.write(np.repeat(plane[..., None], 3, axis=2))
-            yield n + 1
-    with zipfile.ZipFile(run_dir / "objects.zip", "w", compression=zipfile.ZIP_STORED) as zf:
-        for path in object_paths.values():
-            zf.write(path, arcname=path.name)
+    videos: dict[str, Draw] = {"overlay.mp4": lambda frame, labels: display_overlay(frame, labels, palette=palette)}
+    for o in objects:
+        videos[f"objects/{stem}_object{o.id:02d}_{_slug(o.name)}.mp4"] = _object_plane(o.id)
+    return videos
+
+
+def _object_plane(obj_id: int) -> Draw:
+    def draw(frame: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        plane = np.where(labels == obj_id, 255, 0).astype(np.uint8)
+        return np.repeat(plane[..., None], 3, axis=2)
+
+    return draw
+
+
+def write_objects_zip(run_dir: Path, videos: dict[str, Path]) -> Path:
+    """objects.zip: the per-object videos (stored: MP4 is compressed already)."""
+    out = run_dir / "objects.zip"
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, path in videos.items():
+            if name.startswith("objects/"):
+                zf.write(path, arcname=path.name)
+    return out
 
 
 def write_masks_zip(run_dir: Path, clip: ClipInfo, first: int, last: int) -> Path:
@@ -103,7 +101,7 @@ def write_bundle(
         for t, mask in state.annotations().items():
             write_index_mask(ann_dir / f"{t:05d}.png", mask)
             zf.write(ann_dir / f"{t:05d}.png", arcname=f"annotations/{t:05d}.png")
-        zf.writestr("memory_trace.csv", trace_csv(trace))
+        zf.writestr("memory_trace.csv", trace_csv(trace))  # the same rows as the run's memory_trace.csv
         zf.writestr("memory_trace.json", json.dumps(list(trace)))
         zf.writestr(
             "README.txt",

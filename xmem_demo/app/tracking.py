@@ -2,12 +2,14 @@
 
 `run_tracking` is a generator of `RunUpdate`s so the UI can show frames done, FPS, ETA, a
 live preview and the memory plot while it runs. Frames stream from the clip file; each
-result mask goes straight to a palette PNG in the run's folder. `state.stop_requested`
+result goes to the run's `RunWriter` (run_writer.py, the writer the CLI uses too): its mask to
+a palette PNG at once, the videos in stage 2. `state.stop_requested`
 (set by the Stop button) ends the run after the current frame, keeping what was done.
 """
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from contextlib import closing
@@ -22,8 +24,9 @@ from ..config import MemoryConfig, Setting
 from ..errors import UserError
 from ..geometry import resize_target
 from ..pipeline import track
-from ..video import open_video, write_index_mask
-from .export import write_bundle, write_masks_zip, write_videos
+from ..run_writer import RunWriter
+from ..video import open_video
+from .export import run_videos, write_bundle, write_masks_zip, write_objects_zip
 from .limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
 from .models import get_model
 from .render import display_overlay, display_scale, resize_for_display
@@ -170,22 +173,22 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     state.runs += 1
     run_dir = Path(state.session_dir) / f"run-{state.runs:03d}"
     shutil.rmtree(run_dir, ignore_errors=True)
-    (run_dir / "masks").mkdir(parents=True)
     previous = state.result
     # The one resize rule (geometry.py), without upsampling: a clip smaller than the requested
     # size runs at its own size (upsampling adds compute, not detail).
     working_size = resize_target(clip.height, clip.width, settings.working_size, allow_upsample=False)
     scale = min(1.0, display_scale(clip.width, clip.height, DISPLAY_MAX_SIDE))  # the browser enlarges small previews
 
-    trace: list[dict] = []
-    done_frames: list[int] = []
     started = time.perf_counter()
     last_yield = 0.0
     state.stop_requested = False
     rate = RecentRate(started)
     anchor = min(inside)
     passes = [f"forward {anchor}→{last}"] + ([f"then backward {anchor - 1}→{first}"] if anchor > first else [])
-    with closing(open_video(clip.path)) as video:
+    with closing(open_video(clip.path)) as video, RunWriter(
+        run_dir, frames_total=total, source=video, fps=clip.fps, first=first,
+        videos=run_videos(clip, state.objects, state.palette), stream=False,  # the videos are stage 2
+    ) as run:
         for result in track(
             model,
             video,
@@ -196,73 +199,78 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
             working_size=working_size,
             should_stop=lambda: state.stop_requested,
         ):
-            write_index_mask(run_dir / "masks" / f"{result.index:05d}.png", result.mask)
             row = result.record.summary()
             row.update(frame=result.index, direction=result.direction)
-            trace.append(row)
-            done_frames.append(result.index)
+            run.add(result.index, result.direction, result.mask, frame=result.frame, row=row)
             now = time.perf_counter()
             rate.tick(now)
-            if now - last_yield >= PREVIEW_INTERVAL_S or len(done_frames) == total:
+            if now - last_yield >= PREVIEW_INTERVAL_S or len(run.done) == total:
                 last_yield = now
                 preview = None
                 if result.frame is not None:
                     preview = resize_for_display(display_overlay(result.frame, result.mask, palette=state.palette), scale)
                 yield RunUpdate(
                     result.direction,
-                    len(done_frames),
+                    len(run.done),
                     total,
                     rate.fps,
-                    rate.eta(total - len(done_frames)),  # both passes: total counts every frame of the range
+                    rate.eta(total - len(run.done)),  # both passes: total counts every frame of the range
                     preview,
-                    trace,
+                    run.trace,
                     note=pass_note(result.direction, passes, note),
                     elapsed_s=now - t0,
                 )
-    seconds = time.perf_counter() - started
-    stopped = len(done_frames) < total
-    if not done_frames:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        state.result = previous
-        yield RunUpdate(
-            "stopped", 0, total, trace=trace, result=previous, note="stopped before the first frame",
-            elapsed_s=time.perf_counter() - t0,
-        )  # fmt: skip
-        return
-
-    # Stage 2 of 2: the videos and zips, with their own progress and ETA (on a 720p clip
-    # with 2 objects this took ~90 s after tracking: issue 25).
-    lo, hi = min(done_frames), max(done_frames)
-    result = RunResult(str(run_dir), lo, hi, len(done_frames), seconds, stopped)
-    span = hi - lo + 1
-    writing_started = time.perf_counter()
-    write_rate = RecentRate(writing_started)
-    last_yield = 0.0
-    for written in write_videos(run_dir, clip, lo, hi, state.objects, state.palette):
-        now = time.perf_counter()
-        write_rate.tick(now)
-        if now - last_yield >= PREVIEW_INTERVAL_S or written == span:
-            last_yield = now
+        seconds = time.perf_counter() - started
+        trace, done = run.trace, len(run.done)
+        stopped = done < total
+        if not done:
+            run.close("stopped", "stopped before the first frame")
+            shutil.rmtree(run_dir, ignore_errors=True)
+            state.result = previous
             yield RunUpdate(
-                WRITING, written, span, write_rate.fps, write_rate.eta(span - written), trace=trace,
-                note=writing_note(stopped, len(done_frames), seconds), elapsed_s=now - t0,
+                "stopped", 0, total, trace=trace, result=previous, note="stopped before the first frame",
+                elapsed_s=time.perf_counter() - t0,
             )  # fmt: skip
-    result.overlay = str(run_dir / "overlay.mp4")
-    result.objects_zip = str(run_dir / "objects.zip")
+            return
+
+        # Stage 2 of 2: the videos and zips, with their own progress and ETA (on a 720p clip
+        # with 2 objects this took ~90 s after tracking: issue 25).
+        lo, hi = min(run.done), max(run.done)
+        result = RunResult(str(run_dir), lo, hi, done, seconds, stopped)
+        writing_started = time.perf_counter()
+        write_rate = RecentRate(writing_started)
+        last_yield = 0.0
+        for written, span in run.finish_videos():
+            now = time.perf_counter()
+            write_rate.tick(now)
+            if now - last_yield >= PREVIEW_INTERVAL_S or written == span:
+                last_yield = now
+                yield RunUpdate(
+                    WRITING, written, span, write_rate.fps, write_rate.eta(span - written), trace=trace,
+                    note=writing_note(stopped, done, seconds), elapsed_s=now - t0,
+                )  # fmt: skip
+        run_info: dict[str, Any] = {
+            "frames_done": done,
+            "first": lo,
+            "last": hi,
+            "seconds": round(seconds, 3),
+            "fps": round(done / max(seconds, 1e-6), 3),
+            "stopped": stopped,
+            "weights": weights.name,
+            "official_weights": weights.official,
+            "weights_notice": weights.notice,
+            "device": str(next(model.parameters()).device),
+            "working_size": working_size,
+        }
+        run.close("stopped" if stopped else "done", "stopped by the visitor" if stopped else "", extra=run_info)
+    if run.summary_error:
+        raise OSError(errno.ENOSPC, f"the results could not be written: {run.summary_error}")
+    videos = run.video_files()
+    if "overlay.mp4" not in videos:  # e.g. a full disk: the summary says why
+        raise OSError(f"the overlay video could not be written: {'; '.join(run.notes) or 'no frame'}")
+    result.overlay = str(videos["overlay.mp4"])
+    result.objects_zip = str(write_objects_zip(run_dir, videos))
     result.masks_zip = str(write_masks_zip(run_dir, clip, lo, hi))
-    run_info: dict[str, Any] = {
-        "frames_done": len(done_frames),
-        "first": lo,
-        "last": hi,
-        "seconds": round(seconds, 3),
-        "fps": round(len(done_frames) / max(seconds, 1e-6), 3),
-        "stopped": stopped,
-        "weights": weights.name,
-        "official_weights": weights.official,
-        "weights_notice": weights.notice,
-        "device": str(next(model.parameters()).device),
-        "working_size": working_size,
-    }
     result.bundle_zip = str(
         write_bundle(run_dir, state, settings.record() | {"memory_config": asdict(config)}, trace, run_info)
     )
@@ -271,7 +279,7 @@ def run_tracking(state: AppState, settings: TrackSettings) -> Iterator[RunUpdate
     keep_complete_result(state, previous, result)
     phase = "stopped" if stopped else "done"
     yield RunUpdate(
-        phase, len(done_frames), total, len(done_frames) / max(seconds, 1e-6), 0.0, None, trace, result, note,
+        phase, done, total, done / max(seconds, 1e-6), 0.0, None, trace, result, note,
         elapsed_s=result.total_seconds,
     )  # fmt: skip
 
