@@ -4,6 +4,7 @@ Live-tab session (xmem_demo.app.live_session). A tiny random network keeps it fa
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import zipfile
@@ -237,6 +238,8 @@ def test_recorder_writes_masks_video_and_trace(tiny_model, frames, tmp_path):
         assert sorted(zf.namelist()) == [f"masks/{n:05d}.png" for n in range(4)]
     with zipfile.ZipFile(d.bundle_zip) as zf:
         assert {"overlay.mp4", "masks.zip", "memory_trace.csv", "session.json"} <= set(zf.namelist())
+        summary = json.loads(zf.read("session.json"))  # RunWriter's summary.json: one writer for every front end
+    assert summary["frames"] == 4 and summary["video_frames"] == [0, 3] and summary["model"] == "tiny random"
     rows = (tmp_path / "run" / "memory_trace.csv").read_text().strip().splitlines()
     assert len(rows) == 5 and "memory_bytes_working" in rows[0] and "latency_s" in rows[0]
     assert rec.finish() is d  # idempotent

@@ -251,6 +251,17 @@ class RunWriter:
             raise again
         return self.summary
 
+    def discard(self) -> None:
+        """Stop without a summary (the caller deletes the folder): the encoders are closed, the
+        lock released."""
+        for writer in self._writers.values():
+            try:
+                writer.close()
+            except (OSError, ValueError):  # the files are deleted next; a half-written video does not matter
+                pass
+        self._writers.clear()
+        self.folder.release()
+
     def _close_videos(self) -> None:
         for name, writer in self._writers.items():
             part, final = writer.path, self.video_path(name)
