@@ -34,8 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.app_fixtures import free_port, launch_subprocess, wait_for_http  # noqa: E402
-from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.test_live_browser import start_live, write_y4m  # noqa: E402
+from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS, start_live, write_y4m  # noqa: E402
 
 OBSERVER = """() => {
   const target = document.querySelector('#live-output');

@@ -1,6 +1,7 @@
 """Fixtures for the app tests: tiny clips, a tiny random model, and a running app server.
 
-Imported by tests/test_app_*.py (`from .app_fixtures import *`) and tests/browser.
+Its fixtures reach every test through `pytest_plugins` (tests/conftest.py); its helpers
+(`make_frames`, `disc_centre`, the app launchers) are imported by name.
 Everything is small enough for a 2-core CI machine: 12 frames of 96x128, working size 96.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from .conftest import TINY
+from .support import write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP_FRAMES, CLIP_H, CLIP_W = 12, 96, 128
@@ -41,15 +43,6 @@ def make_frames(n: int = CLIP_FRAMES, h: int = CLIP_H, w: int = CLIP_W) -> list[
         cv2.rectangle(f, (90, 62 - t), (112, 84 - t), (30, 40, 210), thickness=-1)
         frames.append(f)
     return frames
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    from xmem_demo.video import Mp4Writer
-
-    with Mp4Writer(path, fps=fps) as writer:
-        for f in frames:
-            writer.write(f)
-    return path
 
 
 def write_zero_frame_mp4(path: Path) -> Path:

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules every test can use without importing them (app clips, weights and servers;
+# the SAM 2.1 click model): pytest loads them once as plugins.
+pytest_plugins = ("tests.app_fixtures", "tests.click_fixtures")
+
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = Path(os.environ.get("XMEM_GOLDEN_DIR", REPO.parent / "shared" / "golden" / "xmem-judo"))
 GOLDEN_SHA256 = "81e583974e4a239e5dadf0590ff7e490e25aec8b2bdb26854088db3b48b5eb3d"

@@ -1,8 +1,8 @@
 """Helpers that several test files share (fixtures live in conftest.py).
 
 * `square_frames` / `square_mask`: the small clip the CLI tests run on, a red 16x16 square
-  moving right over grey, and its first-frame mask (`write_clip`, from app_fixtures, saves
-  frames as an MP4);
+  moving right over grey, and its first-frame mask; `write_clip` saves frames as an MP4 (the
+  one MP4 writer of the tests);
 * `save_tiny_checkpoint`: a random TINY model saved as a checkpoint (seeded: the same file
   every time);
 * `Segment` / `run_cli`: an `xmem-demo segment` command line, and `xmem-demo` run in this
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .app_fixtures import write_clip  # noqa: F401  (one MP4 writer for all tests: write_clip(path, frames, fps))
 from .conftest import TINY
 
 H, W = 48, 64  # the clip's frame size (a 4:3 clip, 3 x 4 cells of the 16-pixel grid)
@@ -37,6 +36,16 @@ def square_frames(n: int, step: int = 3) -> list[np.ndarray]:
         frame[10:26, x : x + 16] = (220, 60, 60)
         frames.append(frame)
     return frames
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """Frames (H x W x 3 uint8) as an H.264 MP4 at `path`, with the package's own writer."""
+    from xmem_demo.video import Mp4Writer
+
+    with Mp4Writer(path, fps=fps) as writer:
+        for f in frames:
+            writer.write(f)
+    return path
 
 
 def square_mask(label: int = 1) -> np.ndarray:
@@ -160,11 +169,14 @@ def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[h
     """A local HTTP server on a free port, serving in a daemon thread until the block ends."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # shutdown() waits for the serving loop to look up: every 0.05 s, not the default 0.5 s that
+    # each test using a server paid once more at teardown
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield httpd
     finally:
         httpd.shutdown()
+        httpd.server_close()
 
 
 def server_url(httpd: http.server.ThreadingHTTPServer) -> str:

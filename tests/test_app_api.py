@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
-from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, disc_centre, make_frames, track_args, write_clip
+from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, disc_centre, make_frames, track_args
+from .support import write_clip
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights  # noqa: F401  (pytest fixtures)
 from .app_fixtures import disc_centre, track_args
 
 gradio_client = pytest.importorskip("gradio_client")

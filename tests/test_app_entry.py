@@ -7,7 +7,6 @@ import subprocess
 import sys
 import urllib.request
 
-from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from .app_fixtures import REPO, free_port, launch_subprocess, wait_for_http
 
 

@@ -14,7 +14,7 @@ from xmem_demo.app.render import DISPLAY_COLOURS, display_overlay, object_color
 from xmem_demo.app.state import AppState, ObjectEdit, RunResult
 from xmem_demo.app.ui import DOWNLOAD_TITLES, download_labels
 
-from .app_fixtures import CLIP_FRAMES, app_env, app_examples, app_weights, disc_centre, loaded  # noqa: F401  (fixtures)
+from .app_fixtures import CLIP_FRAMES, disc_centre
 
 
 # ---- download buttons ----------------------------------------------------------------------

@@ -19,7 +19,6 @@ from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_m
 from xmem_demo.config import MemoryConfig
 from xmem_demo.errors import UserError
 
-from .app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files, loaded  # noqa: F401  (pytest fixtures)
 from .app_fixtures import BAD_CLIP_MESSAGES, CLIP_FRAMES, CLIP_H, CLIP_W, disc_centre, make_frames
 
 

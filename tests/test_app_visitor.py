@@ -17,7 +17,6 @@ from xmem_demo.errors import UserError
 from xmem_demo.app.tracking import WRITING, TrackSettings, restore_kept, run_tracking
 from xmem_demo.clicks import GrabCutSegmenter
 
-from .app_fixtures import app_env, app_examples, app_weights, loaded  # noqa: F401  (pytest fixtures)
 from .app_fixtures import CLIP_FRAMES, DEFAULT_TRACK, disc_centre
 
 

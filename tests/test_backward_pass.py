@@ -73,8 +73,9 @@ def test_app_eta_covers_both_passes(monkeypatch, tiny_model, tmp_path):
     from xmem_demo.app import tracking
     from xmem_demo.app.state import AppState
 
-    from .app_fixtures import CLIP_FRAMES, app_examples, disc_centre  # noqa: F401
-    from .app_fixtures import make_frames, write_clip
+    from .app_fixtures import CLIP_FRAMES, disc_centre
+    from .app_fixtures import make_frames
+    from .support import write_clip
     from xmem_demo.app import actions
 
     clip = write_clip(tmp_path / "tiny.mp4", make_frames())

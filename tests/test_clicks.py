@@ -10,8 +10,8 @@ import torch
 from xmem_demo.clicks import Box, ClickSession, EmbeddingCache, GrabCutSegmenter, Prompt
 from xmem_demo.clicks.sam2_model import SAM2_MODELS, ClickModelError, build_network, load_network
 
-from .app_fixtures import app_env, app_examples, app_weights, disc_centre, make_frames  # noqa: F401  (fixtures)
-from .click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint, sam2_segmenter  # noqa: F401  (fixtures)
+from .app_fixtures import disc_centre, make_frames
+from .click_fixtures import TEST_IMAGE_SIZE
 
 TINY = SAM2_MODELS["sam2.1-tiny"]
 

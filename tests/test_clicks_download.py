@@ -13,7 +13,6 @@ from xmem_demo.clicks.download import download_click_model, download_progress
 from xmem_demo.weights import WeightsError
 
 from .app_fixtures import free_port
-from .click_fixtures import sam2_checkpoint  # noqa: F401  (fixture)
 from .support import file_host, http_server, server_url
 
 NAME = "sam2.1_hiera_tiny.pt"

@@ -43,14 +43,14 @@ def test_one_resize_rule_with_or_without_upsampling(frame_hw, size, upsample, ta
 
 
 def test_session_computes_geometry_once_and_records_carry_it(tiny_model):
-    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2), working_size=24)
+    session = InferenceSession(tiny_model, MemoryConfig(mem_every=2), working_size=32)
     records = RecordCollector()
     session.add_hook(records)
     session.set_probe([(0, 0)])
     clip = frames(4)
     for t in range(4):
         session.step(clip[t], mask=box_mask(1, 5, 5) if t == 0 else None)
-    expected = FrameGeometry.for_frame(clip.shape[1:3], 24)
+    expected = FrameGeometry.for_frame(clip.shape[1:3], 32)
     assert session.geometry == expected
     assert all(r.geometry is session.geometry for r in records.records)
     probed = [r for r in records.records if r.affinity is not None]
@@ -75,10 +75,10 @@ def test_public_prepare_is_what_the_session_feeds_the_network(tiny_model, monkey
 
     clip = frames(1)
     seen = []
-    session = InferenceSession(tiny_model, MemoryConfig(), working_size=24)
+    session = InferenceSession(tiny_model, MemoryConfig(), working_size=32)
     original = session.model.encode_key
     monkeypatch.setattr(session.model, "encode_key", lambda image, **kw: (seen.append(image.clone()), original(image, **kw))[1])
     session.step(clip[0], mask=box_mask(1, 5, 5))
-    image, geometry = prepare(clip[0], working_size=24)
+    image, geometry = prepare(clip[0], working_size=32)
     assert geometry == session.geometry and tuple(image.shape[-2:]) == geometry.padded_hw
     assert torch.equal(image, seen[0])

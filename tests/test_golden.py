@@ -35,7 +35,8 @@ def golden_config(trace: dict) -> MemoryConfig:
 
 @pytest.fixture(scope="module")
 def golden_run(golden_dir, golden_weights):
-    data = np.load(golden_dir / "golden.npz")
+    with np.load(golden_dir / "golden.npz") as npz:  # read once: each npz[key] decompresses the array again
+        data = {key: npz[key] for key in npz.files}
     trace = json.loads((golden_dir / "memory_trace.json").read_text())
     model = load_model(golden_weights)
     frames, mask_frames = data["frames"], list(data["mask_frames"])

@@ -29,12 +29,11 @@ import torch.nn.functional as F
 
 from .config import MemoryConfig
 from .geometry import FrameGeometry, padding
-from .hardware import pick_device  # noqa: F401  (its old home: `session.pick_device` still works)
 from .memory import MemoryManager
 from .model import XMem
 from .model.inference import InferenceOptions, make_inference_network
 from .objects import VideoObjects
-from .recorder import FrameRecorder
+from .record_builder import FrameRecorder
 from .records import FrameHook
 from .step_plan import plan_step
 from .validate import check_frame, check_memory_config, check_optional_count, check_precision, check_working_size
@@ -142,7 +141,7 @@ class InferenceSession:
         self.model = model
         self.config = config
         self.device = next(model.parameters()).device
-        self.working_size = None if working_size in (None, -1) else int(working_size)
+        self.working_size = working_size  # None: the frames' own size (check_working_size reads -1 so)
         self.geometry: FrameGeometry | None = None  # set by the first frame (frame size, working size, padding)
         self.precision = check_precision(precision)  # "int8" is refused, not run as bf16
         self.memory = MemoryManager(

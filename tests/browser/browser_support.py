@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -123,3 +126,69 @@ def fetch_video(page, target: Path) -> Path:
 def copy_screenshot(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
+
+
+# ---- the Live tab with a fake camera (tests/browser/test_live_browser.py, benchmarks/live_browser.py)
+JUDO_TARGET = (180 / 330, 60 / 186)  # a fighter in frame 0 of judo.mp4, as fractions of width and height
+
+
+def write_y4m(path: Path, frames, fps: int = 10) -> Path:
+    """YUV4MPEG2 (4:2:0), the format Chromium's --use-file-for-fake-video-capture plays (looped)."""
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+def counter(page, pattern: str) -> int:
+    text = page.locator("#live-status").inner_text()
+    found = re.search(pattern, text)
+    return int(found.group(1)) if found else -1
+
+
+def wait_for_count(page, pattern: str, at_least: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = counter(page, pattern)
+        if n >= at_least:
+            return n
+        time.sleep(0.2)
+    raise AssertionError(f"'{pattern}' did not reach {at_least}: {page.locator('#live-status').inner_text()}")
+
+
+def click_fraction(page, selector: str, fx: float, fy: float) -> None:
+    """Click at (fx, fy) of the image shown in `selector` (object-fit: contain, centred)."""
+    img = page.locator(f"{selector} img").first
+    img.wait_for(state="visible")
+    box = img.bounding_box()
+    nat_w, nat_h = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    shown = min(box["width"] / nat_w, box["height"] / nat_h, 1.0)
+    left = box["x"] + (box["width"] - nat_w * shown) / 2
+    top = box["y"] + (box["height"] - nat_h * shown) / 2
+    page.mouse.click(left + fx * nat_w * shown, top + fy * nat_h * shown)
+
+
+def start_live(page, url: str, size: str | None = None, segmented: int = 2, timeout: float = 120) -> None:
+    """Open the Live tab, start the camera stream, freeze a frame, click the target, press Track;
+    return once `segmented` frames are segmented. `size`: a processing size to type into the
+    tab (e.g. "240"; None keeps auto). benchmarks/live_browser.py starts its runs with it too."""
+    page.goto(url)
+    page.get_by_role("tab", name="Live (camera)").click()
+    if size is not None:
+        box = page.locator("#live-size input").first
+        box.click()
+        box.fill(f"{size} px")
+        box.press("Enter")
+    page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
+    page.locator("#live-camera button", has_text="Record").first.click()
+    wait_for_count(page, r"received by the server: (\d+)", 3)
+    page.locator("#live-freeze").click()
+    page.get_by_text("annotating").first.wait_for()
+    click_fraction(page, "#live-frozen", *JUDO_TARGET)
+    page.locator("#live-frozen img").first.wait_for()
+    time.sleep(1.0)
+    page.locator("#live-track").click()
+    wait_for_count(page, r"frames segmented: (\d+)", segmented, timeout=timeout)

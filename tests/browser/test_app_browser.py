@@ -10,7 +10,6 @@ import zipfile
 
 import pytest
 
-from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, disc_centre
 from .browser_support import click_image_at, fetch_video, open_page, save_download, wait_for_example
 

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W
 from .browser_support import click_image_at, image_point, open_page, save_download, shown_frame, wait_for_example
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_environment, app_examples, app_weights, disc_centre, served_app  # noqa: F401
-from ..click_fixtures import TEST_IMAGE_SIZE, sam2_checkpoint  # noqa: F401  (fixture)
+from ..app_fixtures import CLIP_FRAMES, CLIP_W, app_environment, disc_centre, served_app
+from ..click_fixtures import TEST_IMAGE_SIZE
 from .browser_support import click_image_at, open_page, shown_frame, wait_for_example
 
 pytestmark = pytest.mark.browser

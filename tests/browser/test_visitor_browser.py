@@ -17,7 +17,6 @@ import time
 
 import pytest
 
-from ..app_fixtures import app_env, app_examples, app_server, app_url, app_weights, bad_files  # noqa: F401  (pytest fixtures)
 from ..app_fixtures import CLIP_FRAMES, CLIP_W, disc_centre
 from .browser_support import click_image_at, open_page, wait_for_example
 
