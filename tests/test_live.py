@@ -22,13 +22,14 @@ from xmem_demo.live import (
     LiveRecorder,
     LiveTracker,
     cap_frame_size,
-    check_frame,
+    as_rgb_frame,
     choose_processing_size,
 )
 from xmem_demo.live.tracker import SizeChoice
 from xmem_demo.weights import MINI_PATH
 
-from .app_fixtures import CLIP_H, CLIP_W, disc_centre, make_frames, write_clip
+from .app_fixtures import CLIP_H, CLIP_W, disc_centre, make_frames
+from .support import write_clip
 
 SIZE = SizeChoice(64, {}, "64 px (test)")
 
@@ -47,20 +48,20 @@ def disc_mask(t: int, label: int = 1) -> np.ndarray:
 # ---- frames ------------------------------------------------------------------------------------
 def test_check_frame_accepts_rgb_gray_rgba_float_and_names_what_is_wrong():
     rgb = np.zeros((40, 50, 3), np.uint8)
-    assert check_frame(rgb).shape == (40, 50, 3)
-    assert check_frame(np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
-    assert check_frame(np.zeros((40, 50, 4), np.uint8)).shape == (40, 50, 3)
-    assert check_frame(np.full((40, 50, 3), 1.0)).max() == 255
+    assert as_rgb_frame(rgb).shape == (40, 50, 3)
+    assert as_rgb_frame(np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
+    assert as_rgb_frame(np.zeros((40, 50, 4), np.uint8)).shape == (40, 50, 3)
+    assert as_rgb_frame(np.full((40, 50, 3), 1.0)).max() == 255
     with pytest.raises(FrameError, match="no frame"):
-        check_frame(None)
+        as_rgb_frame(None)
     with pytest.raises(FrameError, match="H x W x 3"):
-        check_frame(np.zeros((40, 50, 2), np.uint8))
+        as_rgb_frame(np.zeros((40, 50, 2), np.uint8))
     with pytest.raises(FrameError, match="at least 16x16"):
-        check_frame(np.zeros((8, 50, 3), np.uint8))
+        as_rgb_frame(np.zeros((8, 50, 3), np.uint8))
     with pytest.raises(FrameError, match="NaN"):
-        check_frame(np.full((40, 50, 3), np.nan))
+        as_rgb_frame(np.full((40, 50, 3), np.nan))
     with pytest.raises(FrameError, match="uint8"):
-        check_frame(np.zeros((40, 50, 3), np.int32))
+        as_rgb_frame(np.zeros((40, 50, 3), np.int32))
 
 
 def test_cap_frame_size_only_shrinks():

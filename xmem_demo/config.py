@@ -150,7 +150,7 @@ class MemoryConfig:
             for name in (f.name for f in fields(self) if f.type == "int")
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), numbers.Integral)
         ]
-        if problems:  # mem_every=2.5 used to be accepted
+        if problems:  # a fractional mem_every would silently change the schedule
             raise ValueError("invalid MemoryConfig: " + "; ".join(problems))
         if self.mem_every < 1:
             problems.append(f"mem_every (r) must be >= 1, got {self.mem_every}")
@@ -198,6 +198,4 @@ class MemoryConfig:
         return replace(self, **changes)
 
 
-DEFAULT_MEMORY_CONFIG = MemoryConfig()
-
-__all__ = ["ModelConfig", "MemoryConfig", "DEFAULT_MEMORY_CONFIG"]
+__all__ = ["ModelConfig", "MemoryConfig"]

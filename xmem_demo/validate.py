@@ -51,26 +51,24 @@ def check_precision(precision: object, device: torch.device | str | None = None,
 def check_working_size(size: object, frame_hw: tuple[int, int] | None = None, name: str = "--size") -> int | None:
     """-1/None (the input's own size) or a short side in [MIN_WORKING_SIZE, ...] whose working frame
     stays within MAX_WORKING_PIXELS. Returns None for 'own size'."""
-    if size is None:
-        value = -1
-    else:
-        value = check_int(name, size)
-    if value != -1 and value < MIN_WORKING_SIZE:
+    value = -1 if size is None else check_int(name, size)
+    short = None if value == -1 else value  # the one place -1 becomes None ("own size")
+    if short is not None and short < MIN_WORKING_SIZE:
         raise InputError(
             f"{name} {value}: the short side must be at least {MIN_WORKING_SIZE} pixels, or -1 for the input's own size"
         )
     if frame_hw is not None:
-        h, w = working_shape(frame_hw[0], frame_hw[1], None if value == -1 else value)
+        h, w = working_shape(frame_hw[0], frame_hw[1], short)
         if h * w > MAX_WORKING_PIXELS:
             raise InputError(f"{name} {value}: " + working_pixels_message(h, w, name))
-    elif value != -1:
+    elif short is not None:
         # Without the frame size: refuse what is too large for any aspect ratio.
         if value * value > MAX_WORKING_PIXELS:
             raise InputError(
                 f"{name} {value}: a short side of {value} pixels exceeds the limit of {MAX_WORKING_PIXELS / 1e6:.1f} MP "
                 f"per frame at working size (that is --size 1080 for a 16:9 clip); 480 is the official default"
             )
-    return None if value == -1 else value
+    return short
 
 
 def check_frame_size(height: int, width: int, what: str = "the video") -> None:

@@ -33,7 +33,6 @@ import hashlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -554,19 +553,3 @@ def resolve_model(
         aside = quarantine(choice.path)
         choice = offline_choice(f"the cached official weights cannot be used ({err.reason}); moved aside to '{aside}'")
         return load_choice(choice, device, loader)
-
-
-def copy_into_cache(name: str, path: str | Path) -> Path:
-    """Place a manually downloaded official file into the cache after checking that it loads
-    and has the official architecture."""
-    _load_check(Path(path), name)
-    target = cached_path(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _part_path(target)
-    try:
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    write_record(target, f"copied from {path}")
-    return target

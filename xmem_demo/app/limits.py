@@ -30,7 +30,6 @@ MIN_SIDE = _LIB_MIN_SIDE  # clips smaller than this (pixels, either side) are re
 
 # Interaction: what the browser is sent and what click-to-mask works on.
 DISPLAY_MAX_SIDE = 960  # frames shown for clicking are resized to this long side
-CLICK_WORK_SIDE = 512  # GrabCut runs at this long side, then the mask is upscaled
 PREVIEW_INTERVAL_S = 0.5  # live preview and memory plot refresh at most this often
 MAX_PLOT_POINTS = 2000  # the memory plot is subsampled beyond this many frames
 

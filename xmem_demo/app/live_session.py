@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UserError
-from ..live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, cap_frame_size, check_frame
+from ..live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, as_rgb_frame, cap_frame_size
 from ..live.tracker import SizeChoice, choose_processing_size
 from ..checkpoint import WeightsInfo
 from ..model import XMem
@@ -99,7 +99,7 @@ class LiveSession:
         try:
             if self.closed:
                 return None
-            image = cap_frame_size(check_frame(frame), self.limits.max_side)
+            image = cap_frame_size(as_rgb_frame(frame), self.limits.max_side)
             self.latest, self.latest_at = image, time.monotonic()
             self.frames_received += 1
             if self.first_frame_at is None:

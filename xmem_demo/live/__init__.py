@@ -14,7 +14,7 @@ Modules: frames (checks, size cap, the newest-wins slot), sources (camera, clip 
 time), tracker (LiveTracker, processing-size choice, live figures), recorder (downloads).
 """
 
-from .frames import FrameError, LatestFrame, LiveFrame, cap_frame_size, check_frame
+from .frames import FrameError, LatestFrame, LiveFrame, as_rgb_frame, cap_frame_size
 from .recorder import LiveDownloads, LiveRecorder
 from .sources import CameraSource, ClipPlayer, open_live_source
 from .tracker import (
@@ -32,7 +32,7 @@ __all__ = [
     "LatestFrame",
     "LiveFrame",
     "cap_frame_size",
-    "check_frame",
+    "as_rgb_frame",
     "LiveDownloads",
     "LiveRecorder",
     "CameraSource",

@@ -34,7 +34,7 @@ class LiveFrame:
     captured_at: float  # time.monotonic() when the source produced it
 
 
-def check_frame(frame: object) -> np.ndarray:
+def as_rgb_frame(frame: object) -> np.ndarray:
     """An H x W x 3 uint8 RGB array from what a camera or browser sent, or a FrameError.
 
     Gray (H x W) frames are repeated to RGB; RGBA loses its alpha; float frames must be in [0, 1].

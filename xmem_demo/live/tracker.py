@@ -34,7 +34,7 @@ from ..objects import index_mask
 from ..palette import overlay
 from ..records import FrameRecord
 from ..session import InferenceSession
-from .frames import FrameError, cap_frame_size, check_frame
+from .frames import FrameError, as_rgb_frame, cap_frame_size
 
 CPU_SIZES = (128, 160, 192, 240, 320, 480)  # processing sizes tried on a CPU, smallest first
 ACCELERATOR_SIZE = 480  # the official XMem processing size, used on a GPU
@@ -199,7 +199,7 @@ class LiveTracker:
     # ---- frames -----------------------------------------------------------------------------
     def prepare(self, frame: object) -> np.ndarray:
         """Check a frame, cap its size, and bring it to the tracked size (FrameError if unusable)."""
-        image = cap_frame_size(check_frame(frame), self.config.max_side)
+        image = cap_frame_size(as_rgb_frame(frame), self.config.max_side)
         if self.frame_hw is not None and image.shape[:2] != self.frame_hw:
             # The camera changed resolution (or another camera was picked): memory keys are
             # tied to one feature grid, so frames are resized to the size the target was drawn at.
@@ -220,7 +220,7 @@ class LiveTracker:
 
         The frame is capped to `max_side`; the mask is resized (nearest) to it if needed.
         """
-        image = cap_frame_size(check_frame(frame), self.config.max_side)
+        image = cap_frame_size(as_rgb_frame(frame), self.config.max_side)
         labels = self._check_mask(mask, image.shape[:2])
         self.frame_hw = image.shape[:2]
         self.annotation = (image, labels)
