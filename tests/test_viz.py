@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from xmem_demo import InferenceSession, MemoryConfig, RecordCollector, viz
+from xmem_demo.geometry import FrameGeometry
 from xmem_demo.records import AffinityProbe, ConsolidationEvent, ForgettingEvent
 from xmem_demo.session import pad_to_multiple
 
@@ -52,19 +53,20 @@ def test_the_run_has_every_event(run):
 # ---- geometry ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("hw,size", [((40, 56), None), ((186, 330), None), ((186, 330), 480), ((100, 70), 64)])
 def test_grid_geometry_matches_the_session_padding(hw, size):
+    geometry = FrameGeometry.for_frame(hw, size)
     rows, cols = viz.feature_grid_shape(hw, size)
-    work = viz.working_hw(hw, size)
+    work = geometry.working_hw
     padded, pad = pad_to_multiple(torch.zeros(1, *work))
     assert (rows * 16, cols * 16) == tuple(padded.shape[-2:])
     left, _, top, _ = pad
     # Cell (0, 0) is centred 8 working pixels from the padded corner.
-    y, x = viz.grid_to_image(0, 0, hw, size)
+    y, x = geometry.grid_to_image(0, 0)
     scale = work[0] / hw[0]
     assert y == pytest.approx((8 - top) / scale) and x == pytest.approx((8 - left) / scale)
     # Round trip: every cell centre that lies inside the frame maps back to its cell.
     for r in range(rows):
         for c in range(cols):
-            y, x = viz.grid_to_image(r, c, hw, size)
+            y, x = geometry.grid_to_image(r, c)
             if 0 <= y < hw[0] and 0 <= x < hw[1]:
                 assert viz.image_to_grid(y, x, hw, size) == (r, c)
     assert viz.image_to_grid(-100, 10**6, hw, size) == (0, cols - 1)  # clamped
@@ -212,7 +214,7 @@ def test_overlay_and_strip(run):
     assert isinstance(viz.overlay_strip(frames, [], indices=[]), Figure)
 
 
-def test_time_metric_tradeoff_and_long_video_figures(run):
+def test_time_metric_sweep_long_video_and_tier_figures(run):
     _, _, records = run
     fig = viz.time_figure({"a": records, "b": records[:5], "empty": []}, smooth=3)
     assert len(_lines(fig)) == 2  # one labelled (smoothed) line per non-empty run
@@ -222,27 +224,20 @@ def test_time_metric_tradeoff_and_long_video_figures(run):
     assert _labels(fig) == ["x", "y", "memory frame"]
     assert isinstance(viz.metric_figure({}), Figure)
 
-    fig = viz.tradeoff_figure([1, 2, 5], [30.0, 20.0, 10.0], [0.8, 0.7, 0.6])
-    cost_ax, accuracy_ax, tradeoff_ax = fig.axes
-    assert all(len(ax.get_lines()) == 1 for ax in fig.axes)
-    assert "r" in cost_ax.get_xlabel() and "r" in accuracy_ax.get_xlabel()
-    # Speed vs accuracy: one point per r, each named.
-    assert list(tradeoff_ax.get_lines()[0].get_xdata()) == [30.0, 20.0, 10.0]
-    assert [t.get_text() for t in tradeoff_ax.texts] == ["r = 1", "r = 2", "r = 5"]
-    assert accuracy_ax.get_ylim() == (0, 1) and tradeoff_ax.get_ylim() == (0, 1)
+    fig = viz.sweep_figure([1, 2, 5], {"ms per frame": (np.array([30.0, 20, 10]), np.array([1.0, 1, 1])),
+                                        "J&F": (np.array([0.8, 0.7, 0.6]), np.array([0.05, 0.05, 0.05]))}, "r")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["ms per frame", "J&F"]
+    assert all(ax.get_xlabel() == "r" and ax.get_xscale() == "log" for ax in fig.axes)
 
-    fig = viz.long_video_figure({"with": records, "without": records[:6]}, bound=123)
-    mem_ax, time_ax = fig.axes
-    assert [line.get_label() for line in mem_ax.get_lines()] == ["with", "without", "bound T_max·HW + L_max"]
-    assert any("stopped at t = 5" in t.get_text() for t in mem_ax.texts)
-    assert len([line for line in time_ax.get_lines() if not line.get_label().startswith("_")]) == 2
-    assert isinstance(viz.long_video_figure({"empty": []}), Figure)
+    # A run stopped early is extrapolated (dotted) to the end of the video; the bound is drawn.
+    fig = viz.long_video_memory_figure({"with": records, "without": records[:6]}, bound=123, length=len(records))
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels[:3] == ["with", "without", "without, extrapolated"] and "bound" in labels[3]
+    projected = fig.axes[0].get_lines()[2]
+    assert projected.get_linestyle() == ":" and list(projected.get_xdata()) == [6, len(records)]
 
-    # A run stopped early can be extrapolated (dotted) to the end of the longest run.
-    fig = viz.long_video_figure({"with": records, "without": records[:6]}, extrapolate=True)
-    projected = [line for line in fig.axes[0].get_lines() if line.get_label() == "without, extrapolated"]
-    assert len(projected) == 1 and projected[0].get_linestyle() == ":"
-    assert list(projected[0].get_xdata()) == [5, len(records) - 1]
+    fig = viz.tiers_figure(records, CONFIG)
+    assert len(fig.axes) == 2  # working and long-term memory each on its own axis
 
 
 def test_figures_render(run, tmp_path):
@@ -255,7 +250,7 @@ def test_figures_render(run, tmp_path):
         viz.prototype_figure(event, frames, (H, W)),
         viz.affinity_figure(records[-1].affinity, frames, records[-1].index, (H, W)),
         viz.overlay_strip(frames, masks),
-        viz.long_video_figure({"a": records}),
+        viz.long_video_memory_figure({"a": records}, bound=123, length=len(records)),
     ]
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{i}.png")

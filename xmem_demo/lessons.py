@@ -8,8 +8,8 @@ Each notebook starts with
 
 so that the set-up lives here once. `quick()` tells a notebook that it runs under the test
 suite (XMEM_NOTEBOOK_QUICK=1, set by tests/test_notebooks.py): long runs may then be
-shortened, and the notebook's assertions still check the same claims. Figures that only the
-lessons draw are in `xmem_demo.lesson_figures`.
+shortened, and the notebook's assertions still check the same claims. Figures, the lessons'
+own included, are in `xmem_demo.viz`.
 """
 
 from __future__ import annotations

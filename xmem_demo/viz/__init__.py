@@ -12,11 +12,13 @@ e (selection), h (sensory hidden state).
 
 Geometry: memory elements live on the stride-16 feature grid of the *padded* working
 frame: `FrameRecord.geometry` / `AffinityProbe.geometry` (xmem_demo.geometry.FrameGeometry)
-say how; figures take it as `geometry=`, and `feature_grid_shape`, `grid_to_image`,
-`image_to_grid` convert from a (frame size, working size) pair.
+say how; figures take it as `geometry=`, and `feature_grid_shape`, `image_to_grid` convert
+from a (frame size, working size) pair.
 
-Modules: `memory` (tiers, usage, prototypes), `attention` (grid maps, sensory memory,
-affinity), `quality` (time, J&F, long videos); `_common` the shared helpers.
+Modules: `memory` (occupancy, each tier apart, long videos, what working memory holds,
+usage, prototypes), `attention` (grid maps, sensory memory, affinity), `quality` (time, J&F,
+parameter sweeps); `_common` the shared helpers. This package is the one home of the
+figures: the app's and the notebooks' alike.
 """
 
 from ._common import (  # noqa: F401
@@ -25,9 +27,7 @@ from ._common import (  # noqa: F401
     series,
     object_series,
     rolling_median,
-    working_hw,
     feature_grid_shape,
-    grid_to_image,
     image_to_grid,
     png_bytes,
     overlay,
@@ -38,17 +38,17 @@ from ._common import (  # noqa: F401
     TOTAL_COLOR,
     FrameGetter,
 )
-from .memory import occupancy_figure, usage_histogram, prototype_figure  # noqa: F401
+from .memory import (  # noqa: F401
+    occupancy_figure, usage_histogram, prototype_figure, tiers_figure, working_memory_figure, long_video_memory_figure,
+)
 from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
-from .quality import time_figure, metric_figure, tradeoff_figure, long_video_figure  # noqa: F401
+from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
 
 __all__ = [
     "series",
     "object_series",
     "rolling_median",
-    "working_hw",
     "feature_grid_shape",
-    "grid_to_image",
     "image_to_grid",
     "png_bytes",
     "overlay",
@@ -61,6 +61,8 @@ __all__ = [
     "affinity_figure",
     "time_figure",
     "metric_figure",
-    "tradeoff_figure",
-    "long_video_figure",
+    "sweep_figure",
+    "tiers_figure",
+    "working_memory_figure",
+    "long_video_memory_figure",
 ]

@@ -94,8 +94,9 @@ def rolling_median(x: Sequence[float], window: int) -> np.ndarray:
 
 
 # ---- geometry: the stride-16 feature grid (one definition: xmem_demo.geometry) ---------------------
-# Figures take the FrameGeometry a FrameRecord / AffinityProbe carries (`geometry=`); the
-# (frame_hw, working_size) pairs below are kept for code that has no record at hand.
+# Figures take the FrameGeometry a FrameRecord / AffinityProbe carries (`geometry=`). The two
+# (frame_hw, working_size) shortcuts below serve the notebooks, which pick grid cells before any
+# record exists; everything else asks FrameGeometry itself.
 def _geometry(frame_hw: tuple[int, int] | None, working_size: int | None,
               geometry: FrameGeometry | None = None) -> FrameGeometry:
     if geometry is not None:
@@ -105,19 +106,9 @@ def _geometry(frame_hw: tuple[int, int] | None, working_size: int | None,
     return FrameGeometry.for_frame(frame_hw, working_size)
 
 
-def working_hw(frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:
-    """Size the session works at (short side = working_size; None or -1 keeps the frame size)."""
-    return FrameGeometry.for_frame(frame_hw, working_size).working_hw
-
-
 def feature_grid_shape(frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:
     """(rows, cols) of the stride-16 grid: one memory element per cell per memory frame."""
     return FrameGeometry.for_frame(frame_hw, working_size).grid_hw
-
-
-def grid_to_image(row: float, col: float, frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[float, float]:
-    """Centre of grid cell (row, col), in frame pixel coordinates (y, x)."""
-    return FrameGeometry.for_frame(frame_hw, working_size).grid_to_image(row, col)
 
 
 def image_to_grid(y: float, x: float, frame_hw: tuple[int, int], working_size: int | None = None) -> tuple[int, int]:

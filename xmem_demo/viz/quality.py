@@ -1,4 +1,4 @@
-"""Figures of time and quality: per-frame time, J&F, trade-offs, long-video runs."""
+"""Figures of time and quality: per-frame time, J&F, a parameter sweep with error bars."""
 
 from __future__ import annotations
 
@@ -65,86 +65,21 @@ def metric_figure(
     return fig
 
 
-def tradeoff_figure(
-    r_values: Sequence[int], ms_per_frame: Sequence[float], scores: Sequence[float], score_label: str = "J&F"
-) -> Figure:
-    """The r sweep: time per frame and accuracy against r, and accuracy against time.
-
-    Scores are drawn on their full range [0, 1], so that noise between neighbouring r does
-    not look like a trend.
-    """
-    fig = Figure(figsize=(12, 3), layout="constrained")
-    a, b, c = fig.subplots(1, 3)
-    a.plot(r_values, ms_per_frame, "o-", color="C0")
-    a.set_xlabel("r (memory frame every r frames)")
-    a.set_ylabel("time per frame (ms)")
-    a.set_ylim(bottom=0)
-    a.set_title("cost", fontsize=10)
-    b.plot(r_values, scores, "o-", color="C1")
-    b.set_xlabel("r (memory frame every r frames)")
-    b.set_ylabel(score_label)
-    b.set_title("accuracy", fontsize=10)
-    for ax in (a, b):
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(list(r_values), [str(r) for r in r_values])
-    c.plot(ms_per_frame, scores, "o-", color="C2")
-    for k, (r, ms, score) in enumerate(zip(r_values, ms_per_frame, scores)):
-        # Alternately above and below the point: neighbouring r often cost nearly the same.
-        c.annotate(f"r = {r}", (ms, score), textcoords="offset points", xytext=(3, 6 if k % 2 == 0 else -13), fontsize=8)
-    c.set_xlabel("time per frame (ms)")
-    c.set_ylabel(score_label)
-    c.set_title("speed vs accuracy", fontsize=10)
-    for ax in (b, c):
-        ax.set_ylim(0, 1)
-    for ax in (a, b, c):
+def sweep_figure(values: Sequence[float], metrics: Mapping[str, tuple[np.ndarray, np.ndarray]], xlabel: str,
+                 title: str | None = None, width: float = 11.0, log_x: bool = True) -> Figure:
+    """One panel per metric: mean with error bars (e.g. standard error over clips) against the parameter."""
+    fig = Figure(figsize=(width, 3.2), layout="constrained")
+    axes = fig.subplots(1, len(metrics))
+    axes = np.atleast_1d(axes)
+    for k, (ax, (label, (mean, err))) in enumerate(zip(axes, metrics.items())):
+        ax.errorbar(values, mean, yerr=err, marker="o", capsize=4, color=f"C{k}")
+        if log_x:
+            ax.set_xscale("log")
+            ax.set_xticks(list(values), [str(v) for v in values])
+            ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    return fig
-
-
-def long_video_figure(
-    runs: Mapping[str, Sequence[Any]],
-    bound: float | None = None,
-    smooth: int = 101,
-    title: str | None = None,
-    extrapolate: bool = False,
-) -> Figure:
-    """The long-video story in one figure: working + long-term elements, and time per frame.
-
-    runs: label -> records (e.g. "with long-term memory" over the whole video, "without"
-    over the frames it was run for). bound: the memory bound T_max·HW + L_max, drawn dashed.
-    extrapolate: continue a run that stopped early as a dotted straight line (a least-squares
-    fit of its element count) to the end of the longest run; right for a memory that grows
-    by HW every r frames, as it does without long-term memory.
-    """
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
-    a, b = fig.subplots(1, 2)
-    longest = max((len(r) for r in runs.values()), default=0)
-    for k, (label, records) in enumerate(runs.items()):
-        if len(records) == 0:
-            continue
-        x = _index(records)
-        total = series(records, "working_size") + series(records, "long_term_size")
-        a.plot(x, total, color=f"C{k}", lw=1.5, label=label)
-        if x[-1] + 1 < longest:
-            end = total[-1]
-            if extrapolate and len(x) > 1:
-                slope, offset = np.polyfit(x, total, 1)
-                end = slope * (longest - 1) + offset
-                a.plot([x[-1], longest - 1], [slope * x[-1] + offset, end], color=f"C{k}", lw=1.2, ls=":",
-                       label=f"{label}, extrapolated")
-            a.scatter([x[-1]], [total[-1]], color=f"C{k}", marker=">", zorder=3)
-            a.annotate(f"stopped at t = {x[-1]}", (x[-1], total[-1]), textcoords="offset points", xytext=(6, -4), fontsize=8)
-    if bound is not None:
-        a.axhline(bound, color="black", lw=0.8, ls="--", label="bound T_max·HW + L_max")
-    a.set_xlabel("frame t")
-    a.set_ylabel("memory elements (working + long-term)")
-    a.set_ylim(bottom=0)
-    a.grid(alpha=0.3)
-    if a.get_legend_handles_labels()[0]:
-        # Away from the "stopped at" note (near the top, left of centre) and from an extrapolation.
-        a.legend(fontsize=8, loc="upper left" if extrapolate else "center right")
-    a.set_title("memory", fontsize=10)
-    time_figure(runs, smooth=smooth, ax=b, title="time per frame")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     return fig
