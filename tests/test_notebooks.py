@@ -45,9 +45,9 @@ def _ids(paths):
 
 def test_the_series_is_complete():
     assert [p.stem for p in NOTEBOOKS] == SERIES
-    listed = (REPO / "docs" / "notebooks.md").read_text()
+    listed = (REPO / "README.md").read_text()  # its table of the series
     for name in SERIES:
-        assert f"notebooks/{name}.ipynb" in listed, f"{name} is missing from docs/notebooks.md"
+        assert f"notebooks/{name}.ipynb" in listed, f"{name} is missing from the README's table"
     total = sum(p.stat().st_size for p in NOTEBOOKS)
     assert total < MAX_SERIES_BYTES, f"the notebooks hold {total / 1e6:.1f} MB of outputs"
 
