@@ -291,3 +291,30 @@ def test_the_session_never_changes_the_callers_training_mode(tiny_model):
     assert model.training
     model.eval()
     assert InferenceSession(model, MemoryConfig(), optimize=False).model is model
+
+
+def test_sessions_share_one_inference_copy_per_model_and_layout(tiny_model):
+    """session.inference_network is the one owner of the inference-only network: made once per
+    model and layout, shared by every session (and so by track's two passes, and the app's
+    visitors), never the caller's model; an inference copy is used as it is, and a layout it
+    was not made with is refused instead of ignored."""
+    from xmem_demo.errors import InputError
+    from xmem_demo.pipeline import ArraySource, track
+
+    a, b = InferenceSession(tiny_model, MemoryConfig()), InferenceSession(tiny_model, MemoryConfig())
+    assert a.model is b.model and a.model is not tiny_model and a.model.inference_report is not None
+    nchw = InferenceSession(tiny_model, MemoryConfig(), channels_last=False).model
+    assert nchw is not a.model and not uses_channels_last(nchw)
+    assert InferenceSession(a.model, MemoryConfig()).model is a.model  # already an inference copy
+
+    from xmem_demo import session as session_module
+
+    seen = []
+    list(track(tiny_model, ArraySource(frames(3)), {1: box_mask(1, 5, 5)}, MemoryConfig(), working_size=-1,
+               hooks=[lambda record: seen.append(record.geometry)]))
+    assert len(seen) == 4  # both passes ran, each from the anchor (1, 2 forward; 1, 0 backward) ...
+    assert sorted(session_module._NETWORKS[tiny_model]) == ["auto", "contiguous"]  # ... on the copy made above
+
+    layout = a.model.inference_report.layout
+    with pytest.raises(InputError, match="already an inference copy"):
+        InferenceSession(a.model, MemoryConfig(), channels_last=layout != "channels_last")

@@ -23,7 +23,6 @@ from .records import FrameHook, FrameRecord
 from .errors import InputError, MaskError
 from .limits import MAX_OBJECTS
 from .readahead import ReverseReadahead, readahead_window
-from .model.inference import make_inference_network
 from .objects import index_mask
 from .session import InferenceSession
 from .validate import check_frame, check_int, check_memory_config, check_precision, check_working_size
@@ -181,7 +180,6 @@ def track(
     forward = range(anchor, stop)
     backward = range(anchor, start - 1, -1) if anchor > start else range(0)
     passes = [("forward", forward), ("backward", backward)]
-    model = make_inference_network(model)  # once for both passes (see model/inference.py)
     if backward_first:
         passes.reverse()
     for direction, order in passes:

@@ -19,7 +19,9 @@ Per frame (Sec. 3 and the official `InferenceCore.step`):
 from __future__ import annotations
 
 import copy
+import threading
 import time
+import weakref
 from contextlib import nullcontext
 from typing import Literal, Sequence
 
@@ -28,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MemoryConfig
+from .errors import InputError
 from .geometry import FrameGeometry, padding
 from .memory import MemoryManager
 from .model import XMem
@@ -59,6 +62,34 @@ def uses_channels_last(model: torch.nn.Module) -> bool:
     """Whether the model's first convolution weight is stored channels-last (NHWC)."""
     weight = next((p for p in model.parameters() if p.ndim == 4), None)
     return weight is not None and weight.is_contiguous(memory_format=torch.channels_last)
+
+
+_NETWORKS: "weakref.WeakKeyDictionary[torch.nn.Module, dict[str, XMem]]" = weakref.WeakKeyDictionary()
+_NETWORKS_LOCK = threading.Lock()
+
+
+def inference_network(model: XMem, channels_last: bool | None = None) -> XMem:
+    """The inference-only copy of `model` that sessions run (model/inference.py: BatchNorm
+    folded, image features shared, ...), made once per model and layout in this process and
+    shared read-only by every session on it; it lives as long as `model` does.
+
+    This is the one place that makes it: `pipeline.track` and the app hand sessions the
+    network as loaded. A network that already is such a copy is used as it is, and a layout it
+    was not made with is refused rather than ignored."""
+    report = getattr(model, "inference_report", None)
+    if report is not None:
+        if channels_last is not None and (report.layout == "channels_last") != channels_last:
+            raise InputError(
+                f"channels_last={channels_last}: this network is already an inference copy laid out "
+                f"'{report.layout}'; pass the network as loaded to choose its layout"
+            )
+        return model
+    layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
+    with _NETWORKS_LOCK:  # two visitors' first sessions on one model: one copy, not two
+        copies = _NETWORKS.setdefault(model, {})
+        if layout not in copies:
+            copies[layout] = make_inference_network(model, InferenceOptions(layout=layout))
+        return copies[layout]
 
 
 def normalise(image: torch.Tensor, geometry: FrameGeometry, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -121,16 +152,15 @@ class InferenceSession:
             (NHWC); False: NCHW).
         optimize: run an inference-only copy of the network (BatchNorm folded, image features
             shared between objects, Winograd 3x3 layers where they pay; same outputs up to
-            float rounding). `model` itself is never changed: pass the result of
-            `make_inference_network(model)` to share one copy between sessions.
+            float rounding), made once per model and layout and shared by every session
+            (`inference_network`). `model` itself is never changed.
         """
         # Arguments are checked before the network is copied, with messages that name them.
         config = check_memory_config(config)
         num_frames = check_optional_count("num_frames", num_frames)
         working_size = check_working_size(working_size, name="working_size")
         if optimize:
-            layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
-            model = make_inference_network(model, InferenceOptions(layout=layout))
+            model = inference_network(model, channels_last)
         elif model.training:
             # BatchNorm in training mode would normalise with each frame's own statistics; the
             # session never flips the caller's mode, so it asks (the optimized copy is eval).

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 import torch
 
 from ..checkpoint import WeightsInfo, load_model_with_info
-from ..model.inference import make_inference_network
 from ..model import XMem
 from ..validate import resolve_device
 from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, offline, resolve, resolve_model
@@ -108,10 +107,10 @@ def banner(name: str) -> Banner:
 
 @lru_cache(maxsize=2)
 def _load(path: str, device: str) -> tuple[XMem, WeightsInfo]:
-    # One inference-only network per (file, device) and process (BatchNorm folded, ...:
-    # model/inference.py), shared read-only by every visitor's session.
-    model, info = load_model_with_info(path, device=device)
-    return make_inference_network(model), info
+    # One network per (file, device) and process, shared read-only by every visitor's
+    # sessions; each session runs its inference-only copy (session.inference_network: made
+    # once per network, for as long as this cache holds it).
+    return load_model_with_info(path, device=device)
 
 
 def get_model(name: str, device: str = "auto") -> tuple[XMem, WeightsInfo]:
