@@ -179,3 +179,44 @@ def test_real_spaces_package_if_installed(monkeypatch):
 
     assert spaces.GPU(duration=10)(work) is work
     assert spaces.GPU(duration=lambda x: 5)(work)(3) == 3
+
+
+# ---- issue 22: Winograd only where NNPACK runs, checked at build -----------------------------
+def test_winograd_is_counted_only_where_nnpack_passed_its_check(monkeypatch):
+    if not torch._nnpack_available():
+        pytest.skip("no NNPACK in this torch build")
+    options = InferenceOptions(layout="auto", winograd_min_channels=8, winograd_min_pixels=1)
+    works = make_inference_network(_model(3), options).inference_report
+    assert works.winograd_layers > 0 and works.winograd_failed_check == 0 and works.layout == "mixed"
+
+    def broken(*args, **kwargs):  # what issue 22 saw: every NNPACK call fails
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", broken)
+    net = make_inference_network(_model(3), options)
+    report = net.inference_report
+    assert report.winograd_layers == 0 and report.winograd_failed_check == works.winograd_layers
+    assert report.layout == "channels_last"  # nothing needs NCHW any more
+    assert "0 Winograd 3x3 layers" in report.summary() and "SpatialConvolution_updateOutput failed" in report.summary()
+    assert not any(type(m).__name__.startswith("Winograd") for m in net.modules())
+    session = InferenceSession(net, MemoryConfig())
+    session.step(_clip(1)[0], mask=_two_objects())  # runs, on oneDNN
+
+
+def test_winograd_refused_at_run_time_is_reported(monkeypatch):
+    if not torch._nnpack_available():
+        pytest.skip("no NNPACK in this torch build")
+    net = make_inference_network(_model(4), InferenceOptions(winograd_min_channels=8, winograd_min_pixels=1))
+    assert net.inference_report.winograd_layers > 0
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", refuse)
+    ref = InferenceSession(make_inference_network(_model(4), InferenceOptions(winograd="off")), MemoryConfig())
+    session = InferenceSession(net, MemoryConfig())
+    a = session.step(_clip(1)[0], mask=_two_objects())
+    b = ref.step(_clip(1)[0], mask=_two_objects())
+    torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)  # fell back to oneDNN, same result
+    assert net.inference_report.winograd_refused_at_run > 0
+    assert "refused at run time" in net.inference_report.summary()

@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# OpenMP reads its waiting policy once, when torch loads it: set PASSIVE now, unless the user
+# chose one or torch is already loaded (xmem_demo/threads.py says why; stdlib only).
+from .threads import prepare_openmp as _prepare_openmp  # noqa: E402
+
+_prepare_openmp()
+
 # public name -> the module that defines it
 _EXPORTS = {
     "XMem": ".model",

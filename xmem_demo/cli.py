@@ -42,6 +42,7 @@ try:
     from .hardware import choose_precision
     from .outdir import OutputDir
     from .portable import Terminated, deferred_signals, peak_rss_mib, sigterm_unwinds
+    from .threads import apply_thread_policy, choose_threads
     from .video import check_mask_shape
 except KeyboardInterrupt:
     _interrupted_while_starting()
@@ -234,6 +235,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
     model, weights = resolve_model(args.weights, device=plan.device)  # before --out is touched: a bad file leaves no trace
     print(weights.notice, file=sys.stderr)
     print(f"precision {args.precision}: {getattr(args, 'precision_reason', '')}", file=sys.stderr)
+    threads = apply_thread_policy(choose_threads("single"))  # one job; xmem_demo/threads.py
+    print(f"threads {threads.describe()}", file=sys.stderr)
     # The overlay is drawn as the app draws it (one look, one writer): bright colours
     # reordered to stand out on the first frame; the masks keep the DAVIS palette.
     colours = contrast_palette(source.get(0))
@@ -249,6 +252,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
             "device": str(plan.device),
             "precision": args.precision,
             "precision_reason": getattr(args, "precision_reason", ""),
+            "threads": threads.threads,
+            "threads_reason": threads.describe(),
             "working_size": plan.size,
             "weights": weights.name,
             "official_weights": weights.official,

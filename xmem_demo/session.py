@@ -39,6 +39,7 @@ from .objects import VideoObjects
 from .record_builder import FrameRecorder
 from .records import FrameHook
 from .step_plan import plan_step
+from .threads import default_thread_policy
 from .validate import check_frame, check_memory_config, check_optional_count, check_precision, check_working_size
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -171,6 +172,8 @@ class InferenceSession:
         self.model = model
         self.config = config
         self.device = next(model.parameters()).device
+        if self.device.type == "cpu":
+            default_thread_policy()  # notebooks and scripts: torch's thread count, lowered to the usable cores
         self.working_size = working_size  # None: the frames' own size (check_working_size reads -1 so)
         self.geometry: FrameGeometry | None = None  # set by the first frame (frame size, working size, padding)
         self.precision = check_precision(precision)  # "int8" is refused, not run as bf16

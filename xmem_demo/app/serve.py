@@ -25,8 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def serve(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
     """Build the app and serve it until interrupted."""
+    from ..threads import apply_thread_policy, choose_threads
     from . import build_demo, launch_options
+    from .limits import MAX_CONCURRENT_RUNS
 
+    # Before any worker thread starts: the tracking runs (and live streams) of all visitors
+    # share the cores, each with cores // MAX_CONCURRENT_RUNS threads (xmem_demo/threads.py).
+    policy = apply_thread_policy(choose_threads("app", jobs=MAX_CONCURRENT_RUNS))
+    print(f"xmem-demo app: threads {policy.describe()}", flush=True)
     demo = build_demo()
     demo.launch(server_name=host, server_port=port, share=share, **launch_options())
 

@@ -93,13 +93,25 @@ class InferenceReport:
     layout: str = "contiguous"
     layout_timings_ms: dict[str, float] = field(default_factory=dict)
     threads: int = 1
+    winograd_failed_check: int = 0  # eligible layers whose NNPACK check at build failed (left on oneDNN)
+    winograd_problem: str = ""  # the last check's failure
+    winograd_refused_at_run: int = 0  # (layer, input shape) pairs NNPACK refused later (run on oneDNN)
+
+    def winograd_summary(self) -> str:
+        """What runs as Winograd: only layers whose NNPACK check passed at build, less refusals at run."""
+        text = f"{self.winograd_layers} Winograd 3x3 layers (NNPACK, checked at build)"
+        if self.winograd_failed_check:
+            text += f", {self.winograd_failed_check} left on oneDNN ({self.winograd_problem})"
+        if self.winograd_refused_at_run:
+            text += f", {self.winograd_refused_at_run} layer shapes refused at run time (run on oneDNN)"
+        return text
 
     def summary(self) -> str:
         timing = ""
         if self.layout_timings_ms:
             timing = " (measured: " + ", ".join(f"{k} {v:.0f} ms" for k, v in self.layout_timings_ms.items()) + ")"
         return (f"inference network: {self.folded_batchnorm} BatchNorm folded, {self.shared_fusions} fusion blocks "
-                f"share image features, {self.winograd_layers} Winograd 3x3 layers, layout {self.layout}{timing}, "
+                f"share image features, {self.winograd_summary()}, layout {self.layout}{timing}, "
                 f"{self.threads} thread(s)")
 
 
@@ -206,6 +218,7 @@ class WinogradConvMixin:
 
     refused: set  # input shapes NNPACK failed on (then oneDNN is used for them)
     min_pixels: int = 1500
+    report: "InferenceReport | None" = None  # counts the shapes refused at run time
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         shape = tuple(x.shape[1:])
@@ -218,6 +231,8 @@ class WinogradConvMixin:
             outs = [torch._nnpack_spatial_convolution(x[i : i + 1], weight, bias, self.padding) for i in range(x.shape[0])]
         except RuntimeError:
             self.refused.add(shape)
+            if self.report is not None:
+                self.report.winograd_refused_at_run += 1
             return super()._conv_forward(x, weight, bias)  # type: ignore[misc]
         return outs[0] if len(outs) == 1 else torch.cat(outs)
 
@@ -240,13 +255,47 @@ def _winograd_eligible(conv: nn.Module, min_channels: int) -> bool:
             and min(conv.in_channels, conv.out_channels) >= min_channels)
 
 
+def _check_nnpack(conv: nn.Conv2d, checked: dict) -> str | None:
+    """Run NNPACK once on this layer's weights (a small input) and compare with the direct
+    convolution. None if it works, else why not. Cached by weight shape: a build or CPU that
+    fails NNPACK fails it for every layer, and the check is not free (the kernel transform)."""
+    key = tuple(conv.weight.shape)
+    if key in checked:
+        return checked[key]
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn((1, conv.in_channels, 8, 8), generator=gen)
+    weight = conv.weight.detach().float().contiguous()
+    bias = None if conv.bias is None else conv.bias.detach().float()
+    try:
+        with torch.inference_mode():
+            got = torch._nnpack_spatial_convolution(x, weight, bias, conv.padding)
+            want = F.conv2d(x, weight, bias, padding=conv.padding)
+    except RuntimeError as err:
+        checked[key] = f"NNPACK failed: {str(err).splitlines()[0]}"
+        return checked[key]
+    # Winograd F(6x6, 3x3) differs from direct convolution by float32 rounding (~1e-5 relative)
+    error = (got - want).abs().max().item() / max(want.abs().max().item(), 1e-12)
+    checked[key] = None if error < 1e-3 else f"NNPACK result differs from direct convolution ({error:.1e} relative)"
+    return checked[key]
+
+
 def _use_winograd(net: nn.Module, options: InferenceOptions, report: InferenceReport) -> None:
+    """Winograd (NNPACK) for the eligible layers on which NNPACK ran correctly just now; the
+    report counts only those (issue 22: a CPU where every NNPACK call failed was reported as
+    running 33 Winograd layers)."""
     parts = [getattr(net, name) for name in options.winograd_parts]
+    checked: dict = {}
     for module in (m for part in parts for m in part.modules()):
         if _winograd_eligible(module, options.winograd_min_channels):
+            problem = _check_nnpack(module, checked)
+            if problem is not None:
+                report.winograd_failed_check += 1
+                report.winograd_problem = problem
+                continue
             module.__class__ = WinogradGroupConv2d if isinstance(module, GroupConv2d) else WinogradConv2d
             module.refused = set()
             module.min_pixels = options.winograd_min_pixels
+            module.report = report
             report.winograd_layers += 1
 
 
@@ -254,7 +303,7 @@ def _without_winograd(net: nn.Module) -> None:
     for module in net.modules():
         if isinstance(module, WinogradConvMixin):
             module.__class__ = GroupConv2d if isinstance(module, GroupConv2d) else nn.Conv2d
-            del module.refused, module.min_pixels
+            del module.refused, module.min_pixels, module.report
 
 
 # ---- 4. layout ------------------------------------------------------------------------------
@@ -340,7 +389,7 @@ def _measure_layout(net: nn.Module, options: InferenceOptions, report: Inference
     if min(timings, key=timings.get) == "channels_last":
         report.winograd_layers = 0
         return "channels_last"
-    report.winograd_layers = 0
+    report.winograd_layers = report.winograd_failed_check = 0
     _use_winograd(net, options, report)
     return "mixed"
 
