@@ -220,3 +220,16 @@ def test_winograd_refused_at_run_time_is_reported(monkeypatch):
     torch.testing.assert_close(a, b, atol=2e-4, rtol=1e-4)  # fell back to oneDNN, same result
     assert net.inference_report.winograd_refused_at_run > 0
     assert "refused at run time" in net.inference_report.summary()
+
+
+def test_index_mask_takes_the_first_maximal_channel_on_ties():
+    session = InferenceSession(_model(5), MemoryConfig())
+    session.step(_clip(1)[0], mask=_two_objects())  # objects 1 and 2
+    gen = torch.Generator().manual_seed(0)
+    prob = torch.randint(0, 3, (3, 48, 64), generator=gen).float()  # many exact ties
+    got = session.to_index_mask(prob)
+    want = np.array([0, 1, 2])[prob.argmax(0).numpy()]  # argmax: the first maximal index
+    assert got.dtype == np.uint8 and np.array_equal(got, want)
+    session.object_ids[1] = 300  # labels above 255: uint16
+    assert session.to_index_mask(prob).dtype == np.uint16
+    assert np.array_equal(session.to_index_mask(prob), np.array([0, 1, 300])[prob.argmax(0).numpy()])
