@@ -47,6 +47,9 @@ def test_segment_writes_masks_overlay_probs_and_summary(clip, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == T and summary["fps"] > 0 and summary["peak_rss_mib"] > 0
     assert "done: 9 frames" in run.out
+    # the thread policy (issue 22) is printed beside the precision and kept in the summary
+    assert summary["threads"] >= 1 and "OpenMP waiting" in summary["threads_reason"]
+    assert f"threads {summary['threads_reason']}" in run.err
     probs = np.load(tmp_path / "p.npz")["probs"]
     assert probs.shape == (T, 2, H, W) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-4)

@@ -24,6 +24,10 @@ changes the caller's model (the copy shares every tensor it does not rewrite):
    Results differ from direct convolution by float32 rounding (about 1e-5 relative). Layers
    with fewer than `winograd_min_channels` channels stay on oneDNN (there the transforms cost
    more than they save), and so does any shape NNPACK refuses (it is tried, then remembered).
+   NNPACK is checked on each eligible layer when the network is built (one small input,
+   compared with the direct convolution): a layer that fails stays on oneDNN and is not
+   counted, and shapes refused later are counted too, so the report says only what runs
+   (issue 22: a CPU where every NNPACK call failed was reported as running 33 such layers).
 4. **Memory layout.** oneDNN's direct convolutions are faster channels-last (NHWC); NNPACK
    needs contiguous NCHW. "mixed" keeps the query encoder channels-last (oneDNN) and the
    Winograd parts (decoder, value encoder) NCHW; "auto" picks "mixed" when Winograd layers
@@ -41,9 +45,10 @@ machine did not fit the session; see the issue-13 note).
 
 Threads: `torch.set_num_threads(n)` sets the intra-op threads of every backend used here
 (OpenMP for oneDNN and ATen, the shared pthreadpool for NNPACK); a frame is one chain of
-large operators, so inter-op threads do not help. Use all physical cores for one video
-(2 on a free Space); the side-by-side benchmarks give each configuration 1 thread so that
-their processes do not compete.
+large operators, so inter-op threads do not help. How many, and how idle OpenMP threads
+wait, is xmem_demo/threads.py's policy (the CLI, the app and the first session apply it);
+the side-by-side benchmarks give each configuration 1 thread so that their processes do not
+compete.
 """
 
 from __future__ import annotations
