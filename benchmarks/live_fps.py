@@ -41,7 +41,7 @@ from xmem_demo.weights import resolve_model  # noqa: E402
 def run(model, size_arg, seconds: float, camera_fps: float, render: bool, folder: Path) -> dict:
     first_mask = read_index_mask(EXAMPLE_MASK)
     if render:
-        from xmem_demo.app.live import image_html  # imports Gradio: before the camera starts
+        from xmem_demo.app.live_tab.layout import image_html  # imports Gradio: before the camera starts
     config = LiveConfig(processing_size=None if size_arg == "auto" else int(size_arg))
     t0 = time.perf_counter()
     choice = choose_processing_size(model, config, first_mask.shape)  # before the camera starts

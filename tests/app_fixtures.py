@@ -156,8 +156,8 @@ def app_env(app_weights: Path, app_examples: Path, tmp_path_factory) -> dict[str
 @pytest.fixture()
 def loaded(app_env, app_examples, tmp_path):
     """A visitor's AppState with the tiny clip loaded (its session folder removed afterwards)."""
-    from xmem_demo.app import actions
-    from xmem_demo.app.state import AppState, cleanup_state, ensure_session_dir
+    from xmem_demo.app.clip_tab import actions
+    from xmem_demo.app.clip_tab.state import AppState, cleanup_state, ensure_session_dir
 
     state = AppState()
     ensure_session_dir(state, f"state-{tmp_path.name}")

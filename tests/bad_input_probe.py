@@ -652,8 +652,8 @@ def session_num_frames_negative(d):
 # ---- the app's functions ----------------------------------------------------------------------
 @case("app")
 def app_bomb_gif(d):
-    from xmem_demo.app.actions import load_clip
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.actions import load_clip
+    from xmem_demo.app.clip_tab.state import AppState
 
     _gif_declaring(d / "bomb2.gif", 65535, 65535)
     return api(lambda: load_clip(AppState(), d / "bomb2.gif"))
@@ -663,8 +663,8 @@ def app_bomb_gif(d):
 def app_rgba_mask(d):
     from PIL import Image
 
-    from xmem_demo.app.actions import apply_mask_upload, load_clip
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.actions import apply_mask_upload, load_clip
+    from xmem_demo.app.clip_tab.state import AppState
 
     a = np.zeros((48, 64, 4), np.uint8)
     a[..., :3] = 255
@@ -681,8 +681,8 @@ def app_rgba_mask(d):
 
 @case("app")
 def app_bomb_mask(d):
-    from xmem_demo.app.actions import apply_mask_upload, load_clip
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.actions import apply_mask_upload, load_clip
+    from xmem_demo.app.clip_tab.state import AppState
 
     _png_declaring(d / "bomb3.png", 30000, 30000)
     st = AppState()
@@ -693,7 +693,7 @@ def app_bomb_mask(d):
 @case("app")
 def app_upload_caps(d):
     from xmem_demo.app import limits
-    from xmem_demo.app.ui import launch_options
+    from xmem_demo.app import launch_options
 
     opts = launch_options()
     size = str(opts.get("max_file_size", "")).lower()

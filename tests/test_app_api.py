@@ -71,7 +71,7 @@ def test_endpoints_are_named(app_url):
 def test_track_takes_the_memory_settings_by_name(app_url):
     """/track's parameters: weights, device, working size, frame range, then every memory setting
     the app offers under its MemoryConfig field name (one list: MemoryConfig.settings())."""
-    from xmem_demo.app.tracking import app_memory_settings, default_memory
+    from xmem_demo.app.clip_tab.tracking import app_memory_settings, default_memory
 
     endpoint = client(app_url).view_api(return_format="dict", print_info=False)["named_endpoints"]["/track"]
     names = [p["parameter_name"] for p in endpoint["parameters"]]
@@ -139,7 +139,7 @@ def test_bad_uploads_give_a_message(app_url, bad_files, kind, message):
 
 
 def test_clip_over_the_limit_is_refused(app_url, app_examples, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.clip.MAX_FRAMES", 10)
+    monkeypatch.setattr("xmem_demo.app.clip_tab.clip.MAX_FRAMES", 10)
     with pytest.raises(AppError, match="at most 10 frames"):
         client(app_url).predict(handle_file(str(app_examples / "tiny.mp4")), api_name="/load_clip")
 
@@ -161,7 +161,7 @@ def test_track_without_object_or_clip(app_url, app_weights):
 
 
 def test_stop_keeps_the_frames_done(app_url, app_weights, monkeypatch):
-    import xmem_demo.app.tracking as tracking
+    import xmem_demo.app.clip_tab.tracking as tracking
 
     real_track = tracking.track
 
@@ -212,7 +212,7 @@ def test_mask_upload_and_correction_retrack(app_url, app_weights, tmp_path):
 
 
 def test_session_files_are_removed(app_server, app_url):
-    from xmem_demo.app.state import session_dir_for
+    from xmem_demo.app.folders import session_dir_for
 
     c = client(app_url)
     c.predict("tiny.mp4", api_name="/load_example")

@@ -17,7 +17,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
 from xmem_demo.app import janitor  # noqa: E402
-from xmem_demo.app.state import cache_root, session_dir_for, session_root  # noqa: E402
+from xmem_demo.app.folders import cache_root, session_dir_for, session_root  # noqa: E402
 
 
 def _files_named(name: str) -> list[Path]:
@@ -78,7 +78,7 @@ def test_janitor_sweeps_idle_sessions_and_dead_processes(tmp_path):
 
 
 def test_unload_or_expiry_never_removes_a_folder_a_run_is_writing(tmp_path):
-    from xmem_demo.app.state import remove_session_dir
+    from xmem_demo.app.folders import remove_session_dir
 
     folder = tmp_path / "session-x"
     (folder / "run-001" / "masks").mkdir(parents=True)  # a run in progress (masks not zipped yet)

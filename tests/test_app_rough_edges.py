@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from xmem_demo.app import actions
+from xmem_demo.app.clip_tab import actions
 from xmem_demo.clicks import GrabCutSegmenter
-from xmem_demo.app.plots import memory_figure
+from xmem_demo.app.clip_tab.plots import memory_figure
 from xmem_demo.app.render import DISPLAY_COLOURS, display_overlay, object_color
-from xmem_demo.app.state import AppState, ObjectEdit, RunResult
-from xmem_demo.app.ui import DOWNLOAD_TITLES, download_labels
+from xmem_demo.app.clip_tab.state import AppState, ObjectEdit, RunResult
+from xmem_demo.app.clip_tab.events import DOWNLOAD_TITLES, download_labels
 
 from .app_fixtures import CLIP_FRAMES, disc_centre
 
@@ -124,7 +124,7 @@ def test_correcting_one_object_does_not_freeze_the_others(loaded, tmp_path):
 
 def test_a_correction_before_an_objects_first_annotation_keeps_it(loaded):
     """Objects annotated on frame 6; corrections on frames 2 and 8 made over tracking results."""
-    from xmem_demo.app.state import FrameEdit
+    from xmem_demo.app.clip_tab.state import FrameEdit
 
     hw = loaded.clip.hw
     loaded.add_object("square")

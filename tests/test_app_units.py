@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from xmem_demo.app import actions, limits
+from xmem_demo.app import limits
+from xmem_demo.app.clip_tab import actions
 from xmem_demo.clicks import GrabCutSegmenter, choose_segmenter
-from xmem_demo.app.plots import memory_figure
-from xmem_demo.app.state import AppState, Click, FrameEdit, ObjectEdit
-from xmem_demo.app.tracking import TrackSettings, app_memory_settings, default_memory, run_tracking
+from xmem_demo.app.clip_tab.plots import memory_figure
+from xmem_demo.app.clip_tab.state import AppState, Click, FrameEdit, ObjectEdit
+from xmem_demo.app.clip_tab.tracking import TrackSettings, app_memory_settings, default_memory, run_tracking
 from xmem_demo.config import MemoryConfig
 from xmem_demo.errors import UserError
 
@@ -100,7 +101,7 @@ def test_click_undo_clear(loaded):
 
 
 def test_display_clicks_map_back_to_full_resolution(loaded, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.actions.display_scale", lambda w, h: 0.5)
+    monkeypatch.setattr("xmem_demo.app.clip_tab.actions.display_scale", lambda w, h: 0.5)
     x, y = disc_centre(0)
     actions.add_display_click(loaded, x / 2, y / 2, True, GrabCutSegmenter())
     click = loaded.edits[0].objects[1].clicks[0]
@@ -183,11 +184,11 @@ def test_examples_are_only_the_bundled_ones(app_env):
 
 
 def test_clip_over_the_limits(app_examples, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.clip.MAX_FRAMES", 5)
+    monkeypatch.setattr("xmem_demo.app.clip_tab.clip.MAX_FRAMES", 5)
     with pytest.raises(UserError, match="at most 5 frames"):
         actions.load_clip(AppState(), app_examples / "tiny.mp4")
-    monkeypatch.setattr("xmem_demo.app.clip.MAX_SIDE", 100)
-    monkeypatch.setattr("xmem_demo.app.clip.MAX_FRAMES", 100)
+    monkeypatch.setattr("xmem_demo.app.clip_tab.clip.MAX_SIDE", 100)
+    monkeypatch.setattr("xmem_demo.app.clip_tab.clip.MAX_FRAMES", 100)
     with pytest.raises(UserError, match="4K"):
         actions.load_clip(AppState(), app_examples / "tiny.mp4")
 
@@ -226,7 +227,7 @@ def test_track_settings_round_trip_to_memory_config_by_name():
 def build_controls() -> dict:
     import gradio as gr
 
-    from xmem_demo.app.layout import memory_controls
+    from xmem_demo.app.clip_tab.layout import memory_controls
 
     with gr.Blocks():
         return memory_controls()
@@ -235,7 +236,7 @@ def build_controls() -> dict:
 def test_the_layout_creates_every_widget_once():
     import gradio as gr
 
-    from xmem_demo.app.layout import Widgets, build_layout
+    from xmem_demo.app.clip_tab.layout import Widgets, build_layout
 
     with gr.Blocks():
         w = build_layout()
@@ -247,10 +248,12 @@ def test_the_layout_creates_every_widget_once():
 def test_the_live_tab_creates_every_widget_once():
     import gradio as gr
 
-    from xmem_demo.app.live import LiveWidgets, build_live_tab
+    from xmem_demo.app.live_tab import events, layout
+    from xmem_demo.app.live_tab.layout import LiveWidgets
 
     with gr.Blocks() as demo:
-        w = build_live_tab(demo, gr.Dropdown(["auto"], value="auto"))
+        w = layout.build_layout()
+        events.wire(demo, w, gr.Dropdown(["auto"], value="auto"))
     assert all(getattr(w, f.name) is not None for f in dataclasses.fields(LiveWidgets))
     assert demo.live_sessions is w.registry
     with pytest.raises(RuntimeError, match="did not create: state, camera"):
@@ -262,10 +265,11 @@ def test_live_reset_and_stop_before_tracking_say_why(app_env, button, reason):
     """Reset memory / Stop before ▶ Track: the reason in the Live status line, not a traceback."""
     import gradio as gr
 
-    from xmem_demo.app.live import build_live_tab
+    from xmem_demo.app.live_tab import events, layout
 
     with gr.Blocks() as demo:
-        w = build_live_tab(demo, gr.Dropdown(["auto"], value="auto"))
+        w = layout.build_layout()
+        events.wire(demo, w, gr.Dropdown(["auto"], value="auto"))
     (handler,) = [f.fn for f in demo.fns.values() if (getattr(w, button)._id, "click") in f.targets]
     try:
         updates = handler(None, gr.Request(session_hash=f"live-{button}"))
@@ -304,7 +308,7 @@ def test_memory_controls_follow_memory_config_settings(monkeypatch):
 def test_the_app_runs_a_small_clip_at_its_own_size(loaded, app_weights, monkeypatch):
     """The app asks geometry.py's one resize rule for no upsampling: the 96x128 clip at a
     requested 480 runs at 96x128 (the official rule would make it 480x640)."""
-    from xmem_demo.app import tracking
+    from xmem_demo.app.clip_tab import tracking
 
     sizes = []
     real_track = tracking.track
@@ -371,7 +375,7 @@ def test_track_refuses_bad_requests(loaded, app_weights):
 
 
 def test_stop_keeps_what_was_done(loaded, app_weights, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame
+    monkeypatch.setattr("xmem_demo.app.clip_tab.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame
     actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
     seen = []
     run = run_tracking(loaded, small_settings(app_weights))

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xmem_demo.app import actions
+from xmem_demo.app.clip_tab import actions
 from xmem_demo.palette import DISPLAY_COLOURS, _lab, contrast_palette, object_color
 from xmem_demo.errors import UserError
-from xmem_demo.app.tracking import WRITING, TrackSettings, restore_kept, run_tracking
+from xmem_demo.app.clip_tab.tracking import WRITING, TrackSettings, restore_kept, run_tracking
 from xmem_demo.clicks import GrabCutSegmenter
 
 from .app_fixtures import CLIP_FRAMES, DEFAULT_TRACK, disc_centre
@@ -26,7 +26,7 @@ def settings(app_weights, **changes) -> TrackSettings:
 
 
 def test_writing_is_a_stage_with_its_eta_and_the_whole_wait_is_counted(loaded, app_weights, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame
+    monkeypatch.setattr("xmem_demo.app.clip_tab.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame
     actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
     started = time.perf_counter()
     updates = list(run_tracking(loaded, settings(app_weights)))
@@ -45,7 +45,7 @@ def test_writing_is_a_stage_with_its_eta_and_the_whole_wait_is_counted(loaded, a
 
 
 def test_a_stopped_run_keeps_the_complete_one_until_the_visitor_chooses(loaded, app_weights, monkeypatch):
-    monkeypatch.setattr("xmem_demo.app.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame: Stop at frame 3
+    monkeypatch.setattr("xmem_demo.app.clip_tab.tracking.PREVIEW_INTERVAL_S", 0.0)  # an update per frame: Stop at frame 3
     actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
     list(run_tracking(loaded, settings(app_weights)))
     complete = loaded.result
@@ -97,7 +97,7 @@ def test_a_loaded_clip_gets_its_palette(loaded):
 
 
 def test_the_click_model_line_is_one_sentence_with_the_details_folded(app_env):
-    from xmem_demo.app.layout import click_model_line
+    from xmem_demo.app.clip_tab.layout import click_model_line
 
     problem = "the download failed: https://example.org/a.pt [Errno -2] Name or service not known (/root/.cache/x)"
     line = click_model_line(GrabCutSegmenter(), problem)
@@ -137,7 +137,7 @@ def test_grabcut_never_jumps_to_a_look_alike_far_from_the_clicks():
 
 
 def test_a_grabcut_click_suggests_a_box(loaded):
-    from xmem_demo.app.actions import click_note
+    from xmem_demo.app.clip_tab.actions import click_note
 
     actions.add_click(loaded, *disc_centre(0), True, GrabCutSegmenter())
     assert "GrabCut does best from a box" in click_note(loaded)

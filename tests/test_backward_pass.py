@@ -70,13 +70,13 @@ def test_track_backward_pass_seeks_once_per_window(tiny_model):
 
 
 def test_app_eta_covers_both_passes(monkeypatch, tiny_model, tmp_path):
-    from xmem_demo.app import tracking
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab import tracking
+    from xmem_demo.app.clip_tab.state import AppState
 
     from .app_fixtures import CLIP_FRAMES, disc_centre
     from .app_fixtures import make_frames
     from .support import write_clip
-    from xmem_demo.app import actions
+    from xmem_demo.app.clip_tab import actions
 
     clip = write_clip(tmp_path / "tiny.mp4", make_frames())
     state = AppState()
@@ -101,7 +101,7 @@ def test_app_eta_covers_both_passes(monkeypatch, tiny_model, tmp_path):
 
 
 def test_recent_rate_follows_a_slower_pass():
-    from xmem_demo.app.tracking import RecentRate
+    from xmem_demo.app.clip_tab.tracking import RecentRate
 
     rate = RecentRate(0.0, window=10)
     for t in range(1, 21):  # 1 frame per second

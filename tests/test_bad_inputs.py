@@ -479,8 +479,8 @@ def app_files(f):
 
 
 def _app_clip(f, name="clip.mp4"):
-    from xmem_demo.app.actions import load_clip
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.actions import load_clip
+    from xmem_demo.app.clip_tab.state import AppState
 
     state = AppState()
     load_clip(state, f / name)
@@ -488,8 +488,8 @@ def _app_clip(f, name="clip.mp4"):
 
 
 def _app_track(f, name, size):
-    from xmem_demo.app.actions import apply_mask_upload
-    from xmem_demo.app.tracking import TrackSettings, run_tracking
+    from xmem_demo.app.clip_tab.actions import apply_mask_upload
+    from xmem_demo.app.clip_tab.tracking import TrackSettings, run_tracking
 
     state = _app_clip(f, name)
     state.session_dir = str(f / "app-session")
@@ -502,7 +502,7 @@ def _app_track(f, name, size):
 
 
 def _add_21_objects(f):
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.state import AppState
 
     state = AppState()
     for _ in range(21):
@@ -518,7 +518,7 @@ def _upload(mask_name):
     """The app's 'upload mask' with this file, on the module's good clip."""
 
     def upload(f):
-        from xmem_demo.app.actions import apply_mask_upload
+        from xmem_demo.app.clip_tab.actions import apply_mask_upload
 
         apply_mask_upload(_app_clip(f), f / mask_name)
 

@@ -185,8 +185,9 @@ def test_grabcut_box_and_prior_refinement():
 
 # ---- the app's click actions with SAM 2.1 ----------------------------------------------------
 def test_app_actions_refine_box_candidates_and_tracked_prior(sam2_segmenter, app_env, app_examples, tmp_path):
-    from xmem_demo.app import actions
-    from xmem_demo.app.state import AppState, FrameEdit, UserError, cleanup_state, ensure_session_dir
+    from xmem_demo.app.clip_tab import actions
+    from xmem_demo.app.clip_tab.state import AppState, FrameEdit, cleanup_state, ensure_session_dir
+    from xmem_demo.errors import UserError
 
     state = AppState()
     ensure_session_dir(state, f"clicks-{tmp_path.name}")

@@ -67,7 +67,7 @@ def test_cli_prints_a_user_error_as_one_line_and_lets_a_bug_through(monkeypatch,
 
 def test_app_shows_user_errors_and_oserrors_but_not_bugs(caplog):
     gr = pytest.importorskip("gradio")
-    from xmem_demo.app.ui import visitor_errors
+    from xmem_demo.app.visitor_errors import visitor_errors
 
     def raising(err):
         @visitor_errors
@@ -86,7 +86,7 @@ def test_app_shows_user_errors_and_oserrors_but_not_bugs(caplog):
             list(fn()) if fn.__name__ == "generator" else fn()
     assert not caplog.records  # the visitor's own error: nothing for the server's log
 
-    with caplog.at_level(logging.ERROR, logger="xmem_demo.app.ui"):
+    with caplog.at_level(logging.ERROR, logger="xmem_demo.app.visitor_errors"):
         with pytest.raises(gr.Error, match="No space left"):
             raising(OSError(28, "No space left on device"))[0]()
     assert caplog.records and caplog.records[-1].exc_info  # the server's problem: logged with its traceback

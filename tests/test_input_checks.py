@@ -95,8 +95,8 @@ def test_a_truncated_clip_gives_the_same_frames_every_time(truncated_clip):
 
 
 def test_tiny_clips_are_refused_everywhere(tmp_path):
-    from xmem_demo.app.clip import inspect_clip
-    from xmem_demo.app.state import UserError
+    from xmem_demo.app.clip_tab.clip import inspect_clip
+    from xmem_demo.errors import UserError
 
     with Mp4Writer(tmp_path / "2x2.mp4", fps=10) as w:
         for _ in range(3):

@@ -1,6 +1,6 @@
 """Live tracking without a browser: the newest-wins slot, the real-time clip player, the tracker
 (bounds, corrections, memory reset, processing-size choice), the recorder, and one visitor's
-Live-tab session (xmem_demo.app.live_session). A tiny random network keeps it fast."""
+Live-tab session (xmem_demo.app.live_tab.state). A tiny random network keeps it fast."""
 
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def test_recorder_writes_masks_video_and_trace(tiny_model, frames, tmp_path):
 # ---- one visitor's Live tab --------------------------------------------------------------------
 @pytest.fixture
 def live_session(tmp_path):
-    from xmem_demo.app.live_session import LiveSession
+    from xmem_demo.app.live_tab.state import LiveSession
 
     from xmem_demo.clicks import GrabCutSegmenter
 
@@ -259,8 +259,8 @@ def live_session(tmp_path):
 
 
 def test_live_session_flow(tiny_model, frames, live_session, tmp_path):
-    from xmem_demo.app.live import status_html
-    from xmem_demo.app.state import UserError
+    from xmem_demo.app.live_tab.layout import status_html
+    from xmem_demo.errors import UserError
     from xmem_demo.live import LiveResult
 
     s = live_session
@@ -302,7 +302,7 @@ def test_live_session_flow(tiny_model, frames, live_session, tmp_path):
 
 
 def test_live_session_objects_undo_and_errors(live_session, frames):
-    from xmem_demo.app.state import UserError
+    from xmem_demo.errors import UserError
 
     s = live_session
     s.on_frame(frames[0])
@@ -325,7 +325,7 @@ def test_live_session_objects_undo_and_errors(live_session, frames):
 
 
 def test_registry_frees_a_session_by_its_hash(tmp_path):
-    from xmem_demo.app.live_session import LiveRegistry, LiveSession
+    from xmem_demo.app.live_tab.state import LiveRegistry, LiveSession
 
     registry = LiveRegistry()
     s = LiveSession(tmp_path / "a")
@@ -343,7 +343,7 @@ def test_registry_frees_a_session_by_its_hash(tmp_path):
 
 
 def test_image_html_is_inline():
-    from xmem_demo.app.live import image_html
+    from xmem_demo.app.live_tab.layout import image_html
 
     out = image_html(np.zeros((20, 30, 3), np.uint8))
     assert out.startswith("<img") and "data:image/jpeg;base64," in out and 'width="30"' in out
@@ -353,7 +353,7 @@ def test_image_html_is_inline():
 def test_the_frame_counters_say_what_they_count(live_session, frames):
     """Issue 25: "dropped ≈1547" next to "received 83" read as a bug. The line names each count
     (sent by the page, received by the server, segmented, skipped) and they add up."""
-    from xmem_demo.app.live import status_html
+    from xmem_demo.app.live_tab.layout import status_html
 
     s = live_session
     for t in range(3):

@@ -224,8 +224,8 @@ def test_cli_and_app_write_the_same_masks_and_overlay(loaded, app_weights, app_e
     overlay MP4s (one writer, one drawing, one palette rule), and the same memory trace."""
     import zipfile
 
-    from xmem_demo.app import actions
-    from xmem_demo.app.tracking import TrackSettings, run_tracking
+    from xmem_demo.app.clip_tab import actions
+    from xmem_demo.app.clip_tab.tracking import TrackSettings, run_tracking
     from xmem_demo.clicks import GrabCutSegmenter
     from xmem_demo.config import MemoryConfig
 

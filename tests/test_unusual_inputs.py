@@ -129,8 +129,8 @@ def test_the_cli_tracks_one_object_from_an_rgba_mask(tmp_path, capsys):
 
 
 def test_the_app_reads_an_rgba_mask_as_one_object(tmp_path):
-    from xmem_demo.app.actions import apply_mask_upload, load_clip
-    from xmem_demo.app.state import AppState
+    from xmem_demo.app.clip_tab.actions import apply_mask_upload, load_clip
+    from xmem_demo.app.clip_tab.state import AppState
 
     write_clip(tmp_path / "clip.mp4", square_frames(3))
     Image.fromarray(_rgba(), "RGBA").save(tmp_path / "m.png")

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xmem_demo.app import limits, uploads
-from xmem_demo.app.actions import apply_mask_upload, load_clip
-from xmem_demo.app.state import AppState
+from xmem_demo.app import limits
+from xmem_demo.app.clip_tab import uploads
+from xmem_demo.app.clip_tab.actions import apply_mask_upload, load_clip
+from xmem_demo.app.clip_tab.state import AppState
 from xmem_demo.errors import UserError
 
 from .support import square_frames, write_clip
@@ -81,7 +82,7 @@ def test_the_total_cap_refuses_and_deletes_a_new_upload(cache, monkeypatch):
 
 
 def test_the_per_file_cap_is_gradios_max_file_size_and_checked_again(cache, monkeypatch):
-    from xmem_demo.app.ui import launch_options
+    from xmem_demo.app import launch_options
 
     assert launch_options()["max_file_size"] == limits.MAX_UPLOAD == f"{limits.MAX_UPLOAD_BYTES // 2**20}mb"
     assert limits.MAX_UPLOAD_BYTES <= 2**30 and limits.MAX_UPLOAD_TOTAL_BYTES <= 8 * 2**30

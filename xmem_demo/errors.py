@@ -1,7 +1,7 @@
 """Errors a user can fix, one family: each message names the file or value and the problem.
 
 Every such error derives from `UserError`, and each front end catches that one class: the
-command line (`cli.main`: one line, exit code 2), the app's Clip tab (`app.ui.visitor_errors`:
+command line (`cli.main`: one line, exit code 2), the app's Clip tab (`app.visitor_errors`:
 a message in the page) and its Live tab (a message in the status line). Anything else is a
 fault of the program or of the machine and reaches the log with its traceback, never the
 user as if it were their fault. The classes keep their built-in bases (`ValueError`,

@@ -38,7 +38,7 @@ RECORD_PROGRESS = """() => {
 def an_update_per_frame(app_server):
     """The server runs in this process: every frame of the tiny run updates the progress (at
     the usual interval a run this short could show no stage before "done")."""
-    from xmem_demo.app import tracking
+    from xmem_demo.app.clip_tab import tracking
 
     interval, tracking.PREVIEW_INTERVAL_S = tracking.PREVIEW_INTERVAL_S, 0.0
     yield

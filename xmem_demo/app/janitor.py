@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..portable import pid_alive
 from .limits import CACHE_MAX_AGE_S, SESSION_TTL_S, SWEEP_EVERY_S
-from .state import cache_root, session_root, sessions_root
+from .folders import cache_root, session_root, sessions_root
 
 
 def last_used(folder: Path) -> float:

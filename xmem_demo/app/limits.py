@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from ..limits import MAX_OBJECTS as _LIB_MAX_OBJECTS
 from ..limits import MAX_WORKING_PIXELS as _LIB_MAX_WORKING_PIXELS
 from ..limits import MIN_SIDE as _LIB_MIN_SIDE
+from ..live import LiveConfig
+from ..live.recorder import MAX_RECORDED_FRAMES
 from ..video import SUPPORTED
 
 # Clips: refused beyond these, with a message saying so.
 MAX_FRAMES = 20_000  # frames in one clip (about 11 minutes at 30 fps)
 MAX_SIDE = 4096  # pixels on the long side: 4K (3840 x 2160, 4096 x 2160) is the largest input
 MAX_SHORT_SIDE = 2160  # pixels on the short side
-# Uploads (app/uploads.py): per file (Gradio's max_file_size, refused while streaming) and in
+# Uploads (app/clip_tab/uploads.py): per file (Gradio's max_file_size, refused while streaming) and in
 # total over Gradio's cache (uploads arriving beyond it are deleted and refused). 1 GB holds a
 # 4K clip of several minutes; 8 GB is what the cache may hold at once, all visitors together.
 MAX_UPLOAD_BYTES = int(os.environ.get("XMEM_DEMO_MAX_UPLOAD_MB", 1024)) * 2**20
@@ -54,6 +57,23 @@ CACHE_MAX_AGE_S = 2 * 3600  # > SESSION_TTL_S: a live session keeps its results
 
 # Working pixels: the library's bound (xmem_demo/limits.py), quoted here for the UI.
 MAX_WORKING_PIXELS = _LIB_MAX_WORKING_PIXELS
+
+
+@dataclass(frozen=True)
+class LiveLimits:
+    """Bounds of the Live tab (one server, all visitors); where the live library has a default,
+    it is that default."""
+
+    max_side: int = LiveConfig.max_side  # camera frames are shrunk to this long side on arrival
+    stream_every_s: float = 0.1  # the browser sends a frame at most this often (<= 10 fps)
+    time_limit_s: int = 600  # one camera stream runs at most this long (press Record again to go on)
+    max_streams: int = 2  # live streams segmented at once on one server
+    max_objects: int = 5
+    max_recorded_frames: int = MAX_RECORDED_FRAMES  # frames recorded for the download (tracking goes on after)
+    display_side: int = LiveConfig.max_side  # the frozen frame is shown at this long side for clicking
+
+
+LIMITS = LiveLimits()
 
 
 def limits_markdown() -> str:

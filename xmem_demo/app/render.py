@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import cv2
 import numpy as np
 
 # The display colours and the overlay live in the library (one look for every front end's
 # overlay video: palette.py); the page uses them from here too.
+from ..clicks import Click
 from ..palette import DISPLAY_COLOURS, Palette, contrast_palette, display_overlay, object_color  # noqa: F401
 from .limits import DISPLAY_MAX_SIDE
-from .state import Click, ObjectInfo
 
 
 def display_scale(width: int, height: int, max_side: int = DISPLAY_MAX_SIDE) -> float:
@@ -53,8 +53,15 @@ def annotated_view(
     return shown
 
 
+class Named(Protocol):
+    """An object as the legend shows it (the Clip tab's `ObjectInfo`)."""
+
+    id: int
+    name: str
+
+
 def legend_html(
-    objects: Sequence[ObjectInfo],
+    objects: Sequence[Named],
     active: int,
     frames_per_object: dict[int, list[int]] | None = None,
     palette: Palette | None = None,

@@ -1,9 +1,10 @@
-"""The callbacks: what each control of layout.py triggers. The logic lives in actions.py /
-tracking.py; this module maps controls to those functions and their results back to components.
+"""The Clip tab's callbacks: what each control of layout.py triggers. The logic lives in
+actions.py / tracking.py; this module maps controls to those functions and their results back
+to components.
 
-`build_demo` lays out the page and then wires it, one feature at a time (`wire_clip`,
-`wire_annotation`, `wire_objects`, `wire_tracking`, `wire_weights`, `wire_click_model`);
-`Views` turns a visitor's `AppState` into component updates for all of them.
+`wire` wires the tab one feature at a time (`wire_clip`, `wire_annotation`, `wire_objects`,
+`wire_tracking`, `wire_weights`, `wire_click_model`); `Views` turns a visitor's `AppState` into
+component updates for all of them.
 
 Per-visitor data lives only in the `gr.State` (an `AppState`), created per tab and cleaned
 (with the visitor's temporary folder) when the tab closes.
@@ -11,30 +12,25 @@ Per-visitor data lives only in the `gr.State` (an `AppState`), created per tab a
 
 from __future__ import annotations
 
-import functools
-import inspect
-import logging
 from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 
-from ..clicks import choose_segmenter, resolve_click_model, sam2_installed
-from ..clicks.choose import requested_model
-from ..clicks.download import download_progress, sam_weights_url
-from ..errors import UserError
-from ..weights import cached_path, download_official
+from ...clicks import choose_segmenter, resolve_click_model, sam2_installed
+from ...clicks.choose import requested_model
+from ...clicks.download import download_progress, sam_weights_url
+from ...errors import UserError
+from ...weights import cached_path, download_official
 from . import actions, uploads
-from .gpu import CLICK_SECONDS, gpu_task, track_request_duration
-from .janitor import start_janitor
-from .layout import DOWNLOAD_WEIGHTS_LABEL, Widgets, build_layout, click_model_line
-from .limits import CACHE_MAX_AGE_S, CACHE_SWEEP_EVERY_S, MAX_CONCURRENT_RUNS, MAX_UPLOAD
-from .live import CSS as LIVE_CSS, build_live_tab
-from .models import banner, download_blocker, recent_download_blocker
+from ..gpu import CLICK_SECONDS, gpu_task, track_request_duration
+from .layout import DOWNLOAD_WEIGHTS_LABEL, Widgets, click_model_line
+from ..limits import MAX_CONCURRENT_RUNS
+from ..models import banner, download_blocker, recent_download_blocker
+from ..visitor_errors import VISITOR_ERRORS, visitor_errors
 from .plots import memory_figure
-from .render import banner_html, legend_html, progress_html
-from .state import AppState, ensure_session_dir, remove_session_dir, session_dir_for
-from .styles import CSS, theme
+from ..render import banner_html, legend_html, progress_html
+from .state import AppState, ensure_session_dir
 from .tracking import TrackSettings, restore_kept, run_tracking
 
 # Click, undo and clear events run one at a time (all visitors together) so that one visitor's
@@ -52,45 +48,6 @@ CLIP_LOAD_WORKERS = 1
 ANNOTATE_EVENT = dict(
     trigger_mode="multiple", concurrency_id="annotate", concurrency_limit=ANNOTATE_WORKERS, show_progress="minimal"
 )
-
-# What a visitor is told in the page (gr.Error), never as a traceback: the family of errors a
-# user can fix (errors.UserError: a bad clip, mask, setting, weights file...), and an OSError,
-# which is the server's (a full disk, a file gone): shown so the visitor knows to try again, and
-# logged with its traceback. Anything else is a fault of the program: Gradio shows "Error" and
-# the traceback reaches the log, not the visitor as if it were their fault.
-VISITOR_ERRORS = (UserError, OSError)
-
-log = logging.getLogger(__name__)
-
-
-def _shown(err: Exception) -> gr.Error:
-    if not isinstance(err, UserError):
-        log.error("the server failed while serving a visitor", exc_info=err)
-    return gr.Error(str(err), print_exception=False)
-
-
-def visitor_errors(fn: Callable) -> Callable:
-    """Turn a visitor's error into a message in the UI (gr.Error) instead of a server traceback."""
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def gen_wrapper(*args, **kwargs):
-            try:
-                yield from fn(*args, **kwargs)
-            except VISITOR_ERRORS as err:
-                raise _shown(err) from None
-
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except VISITOR_ERRORS as err:
-            raise _shown(err) from None
-
-    return wrapper
-
 
 DOWNLOAD_TITLES = {  # RunResult field -> download button title
     "masks_zip": "Masks: palette PNGs (zip)",
@@ -552,33 +509,12 @@ def wire_click_model(demo: gr.Blocks, w: Widgets) -> None:
     demo.load(on_page_load, None, outputs, api_visibility="private")
 
 
-def remove_visitor_files(request: gr.Request) -> None:
-    """The tab closed: its temporary folder goes (the State's delete callback does the same)."""
-    remove_session_dir(session_dir_for(request.session_hash))
-
-
-def build_demo() -> gr.Blocks:
-    start_janitor()  # sweeps session folders nobody else cleans (app/janitor.py)
-    with gr.Blocks(
-        title="XMem · long-term video object segmentation", delete_cache=(CACHE_SWEEP_EVERY_S, CACHE_MAX_AGE_S)
-    ) as demo:
-        with gr.Tabs(elem_id="main-tabs"):
-            with gr.Tab("Clip", id="clip-main"):
-                w = build_layout()
-            with gr.Tab("Live (camera)", id="live-main", elem_id="live-tab"):
-                build_live_tab(demo, w.weights)
-        views = Views(w)
-        wire_clip(demo, w, views)
-        wire_annotation(w, views)
-        wire_objects(w, views)
-        wire_tracking(w, views)
-        wire_weights(demo, w)
-        wire_click_model(demo, w)
-        demo.unload(remove_visitor_files)
-    demo.queue(default_concurrency_limit=8)
-    return demo
-
-
-def launch_options() -> dict[str, Any]:
-    """Arguments for demo.launch() (Gradio 6 takes css and theme there)."""
-    return {"css": CSS + LIVE_CSS, "theme": theme(), "max_file_size": MAX_UPLOAD}
+def wire(demo: gr.Blocks, w: Widgets) -> None:
+    """The Clip tab's callbacks, one feature at a time."""
+    views = Views(w)
+    wire_clip(demo, w, views)
+    wire_annotation(w, views)
+    wire_objects(w, views)
+    wire_tracking(w, views)
+    wire_weights(demo, w)
+    wire_click_model(demo, w)

@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..records import trace_csv
-from ..palette import display_overlay
-from ..run_writer import Draw
-from ..video import write_index_mask
+from ...records import trace_csv
+from ...palette import display_overlay
+from ...run_writer import Draw
+from ...video import write_index_mask
 from .state import AppState, ClipInfo, ObjectInfo
 
 

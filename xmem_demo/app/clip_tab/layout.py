@@ -1,21 +1,21 @@
-"""The page: every component, in order, with its label and help text (no callbacks here).
+"""The Clip tab's page: every component, in order, with its label and help text (no callbacks
+here).
 
 `build_layout()` must be called inside `gr.Blocks()`; it returns the components as a
-`Widgets` record for ui.py to wire up.
+`Widgets` record for events.py to wire up.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from ..clicks import choose_segmenter, resolve_click_model, sam2_installed
-from ..weights import offline
-from .clip import example_clips
-from .limits import (
+from ...clicks import choose_segmenter, resolve_click_model, sam2_installed
+from ...weights import offline
+from ..limits import (
     CLIP_EXTENSIONS,
     DEFAULT_WORKING_SIZE_CPU,
     DEFAULT_WORKING_SIZE_GPU,
@@ -23,16 +23,17 @@ from .limits import (
     WORKING_SIZES,
     limits_markdown,
 )
-from .models import banner, default_weights, device_choices, weights_choices
+from ..models import banner, default_weights, device_choices, weights_choices
+from ..render import banner_html, legend_html, progress_html
+from ..styles import HEADER
+from ..widgets import CLICK_MODES, Components, click_mode_radio, clickable_frame
+from .clip import example_clips
 from .plots import memory_figure
-from .render import banner_html, legend_html, progress_html
 from .state import AppState, cleanup_state
-from .styles import HEADER
 from .tracking import app_memory_settings, default_memory
 
 
 DOWNLOAD_WEIGHTS_LABEL = "Download official XMem weights now (~250 MB)"
-CLICK_MODES = ["include (+)", "exclude (−)"]  # a point click adds to / removes from the active object
 BOX_MODE = "box (2 corners)"  # Clip tab only: two clicks make a box prompt
 
 
@@ -51,22 +52,10 @@ def click_model_line(segmenter, problem: str = "") -> str:
     return f"Clicks use <b>{html.escape(segmenter.label)}</b>."
 
 
-class Components:
-    """Base of a dataclass that names a page's components: each field starts as None and is
-    assigned once, where its component is created; `complete()` then checks none was missed."""
-
-    def complete(self):
-        """Self, once every component exists (a field left unassigned is a layout bug)."""
-        missing = [f.name for f in fields(self) if getattr(self, f.name) is None]
-        if missing:
-            raise RuntimeError(f"{type(self).__name__}: the layout did not create: {', '.join(missing)}")
-        return self
-
-
 @dataclass
 class Widgets(Components):
     """The Clip tab's components, by name: declared here, created (and assigned) once in
-    `build_layout`, wired in ui.py."""
+    `build_layout`, wired in events.py."""
 
     state: Any = None
     banner_box: Any = None
@@ -134,7 +123,7 @@ def working_size_info() -> str:
 
 
 def default_working_size() -> int:
-    from ..hardware import pick_device
+    from ...hardware import pick_device
 
     return DEFAULT_WORKING_SIZE_GPU if pick_device().type == "cuda" else DEFAULT_WORKING_SIZE_CPU
 
@@ -164,17 +153,6 @@ def memory_controls(per_row: int = 2) -> dict[str, Any]:
                         info=setting.help, elem_id=f"memory-{name}",
                     )  # fmt: skip
     return {name: controls[name] for name in settings}
-
-
-def click_mode_radio(modes: list[str], elem_id: str, **kwargs: Any) -> Any:
-    """The include / exclude (/ box) choice for clicks on a frame (Clip and Live tabs)."""
-    return gr.Radio(modes, value=modes[0], show_label=False, elem_id=elem_id, **kwargs)
-
-
-def clickable_frame(label: str, height: int, elem_id: str, placeholder: str) -> Any:
-    """A frame to click on (Clip and Live tabs): not editable; its `.select` event gives the
-    clicked pixel in the shown (display-size) image."""
-    return gr.Image(label=label, interactive=False, type="numpy", height=height, elem_id=elem_id, placeholder=placeholder)
 
 
 def build_layout() -> Widgets:

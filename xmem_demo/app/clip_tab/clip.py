@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from ..resources import EXAMPLES_DIR
-from ..video import MaskError as VideoMaskError
-from ..masks import read_annotation
-from ..video import VideoError, check_mask_shape, open_video
-from .limits import CLIP_EXTENSIONS, MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE
+from ...errors import UserError
+from ...resources import EXAMPLES_DIR
+from ...video import MaskError as VideoMaskError
+from ...masks import read_annotation
+from ...video import VideoError, check_mask_shape, open_video
+from ..limits import CLIP_EXTENSIONS, MASK_EXTENSIONS, MAX_FRAMES, MAX_OBJECTS, MAX_SHORT_SIDE, MAX_SIDE, MIN_SIDE
 from .state import ClipInfo
 
 EXAMPLES_ENV = "XMEM_DEMO_EXAMPLES"  # another folder of example clips (tests, classrooms)

@@ -22,36 +22,19 @@ import shutil
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..errors import UserError
-from ..live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, as_rgb_frame, cap_frame_size
-from ..live.tracker import SizeChoice, choose_processing_size
-from ..checkpoint import WeightsInfo
-from ..model import XMem
-from ..clicks import ClickSession, choose_segmenter
-from .render import annotated_view, display_scale
-from .state import Click
-
-
-@dataclass(frozen=True)
-class LiveLimits:
-    """Bounds of the Live tab (one server, all visitors)."""
-
-    max_side: int = 640  # camera frames are shrunk to this long side on arrival
-    stream_every_s: float = 0.1  # the browser sends a frame at most this often (<= 10 fps)
-    time_limit_s: int = 600  # one camera stream runs at most this long (press Record again to go on)
-    max_streams: int = 2  # live streams segmented at once on one server
-    max_objects: int = 5
-    max_recorded_frames: int = 9000  # frames recorded for the download (tracking goes on after)
-    display_side: int = 640  # the frozen frame is shown at this long side for clicking
-
-
-LIMITS = LiveLimits()
+from ...errors import UserError
+from ...live import FrameError, LiveConfig, LiveDownloads, LiveRecorder, LiveResult, LiveTracker, as_rgb_frame, cap_frame_size
+from ...live.tracker import SizeChoice, choose_processing_size
+from ...checkpoint import WeightsInfo
+from ...model import XMem
+from ...clicks import Click, ClickSession, choose_segmenter
+from ..limits import LIMITS, LiveLimits
+from ..render import annotated_view, display_scale
 
 
 class LiveSession:
@@ -340,4 +323,4 @@ def close_live_session(session: object) -> None:
         session.close()
 
 
-__all__ = ["LiveSession", "LiveRegistry", "LiveLimits", "LIMITS", "close_live_session", "FrameError"]
+__all__ = ["LiveSession", "LiveRegistry", "close_live_session", "FrameError"]

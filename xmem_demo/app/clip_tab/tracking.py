@@ -20,16 +20,16 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import MemoryConfig, Setting
-from ..errors import UserError
-from ..geometry import resize_target
-from ..pipeline import track
-from ..run_writer import RunWriter
-from ..video import open_video
+from ...config import MemoryConfig, Setting
+from ...errors import UserError
+from ...geometry import resize_target
+from ...pipeline import track
+from ...run_writer import RunWriter
+from ...video import open_video
 from .export import run_videos, write_bundle, write_masks_zip, write_objects_zip
-from .limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
-from .models import get_model
-from .render import display_overlay, display_scale, resize_for_display
+from ..limits import DISPLAY_MAX_SIDE, PREVIEW_INTERVAL_S
+from ..models import get_model
+from ..render import display_overlay, display_scale, resize_for_display
 from .state import AppState, RunResult
 
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import UserError
-from .limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_TOTAL_BYTES
-from .state import cache_root, sessions_root
+from ...errors import UserError
+from ..limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_TOTAL_BYTES
+from ..folders import cache_root, sessions_root
 
 T = TypeVar("T")
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..clicks import Click, ClickSession  # noqa: F401  (Click: the library's one definition, used across the app)
-from ..errors import UserError
-from .limits import MAX_OBJECTS
+from ...clicks import Click, ClickSession  # noqa: F401  (Click: the library's one definition, used across the app)
+from ...errors import UserError
+from ..folders import remove_session_dir, session_dir_for
+from ..limits import MAX_OBJECTS
 
 
 @dataclass
@@ -122,7 +121,7 @@ class RunResult:
         """The result mask of one frame: from masks.zip (the one copy kept), or the run's loose PNG."""
         from PIL import Image
 
-        from ..video import read_index_mask
+        from ...video import read_index_mask
 
         if self.masks_zip and Path(self.masks_zip).exists():
             with zipfile.ZipFile(self.masks_zip) as zf:
@@ -218,32 +217,7 @@ class AppState:
         self.clicks = ClickSession()
 
 
-# ---- the visitor's temporary folder ---------------------------------------------------------
-def cache_root() -> Path:
-    """Gradio's cache folder (GRADIO_TEMP_DIR): files inside it are served without a copy."""
-    try:
-        from gradio.utils import get_upload_folder
-
-        return Path(get_upload_folder())
-    except ImportError:
-        return Path(tempfile.gettempdir()) / "gradio"
-
-
-def sessions_root() -> Path:
-    """All session folders of all app processes on this machine."""
-    return cache_root() / "xmem-demo-sessions"
-
-
-def session_root() -> Path:
-    """This server process's session folders (one process never sweeps another's)."""
-    return sessions_root() / f"proc-{os.getpid()}"
-
-
-def session_dir_for(session_hash: str) -> Path:
-    safe = "".join(c for c in session_hash if c.isalnum() or c in "-_") or "anonymous"
-    return session_root() / f"session-{safe}"
-
-
+# ---- the visitor's temporary folder (app/folders.py) ------------------------------------------
 def ensure_session_dir(state: AppState, session_hash: str) -> Path:
     """The visitor's folder, created if needed and marked as used now (the janitor reads that)."""
     if state.session_dir is None:
@@ -252,18 +226,6 @@ def ensure_session_dir(state: AppState, session_hash: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.utime(path)
     return path
-
-
-def run_in_progress(path: str | Path) -> bool:
-    """A run writes its masks into run-NNN/masks/, which goes once masks.zip is written."""
-    return any(p.is_dir() for p in Path(path).glob("run-*/masks"))
-
-
-def remove_session_dir(path: str | Path | None) -> None:
-    """Remove a visitor's folder, unless a run is still writing into it (a client that drops
-    its connection mid-run triggers 'unload'); the janitor removes such a folder once idle."""
-    if path is not None and not run_in_progress(path):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def cleanup_state(state: AppState | None) -> None:

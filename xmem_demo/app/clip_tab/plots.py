@@ -15,8 +15,8 @@ from typing import Sequence
 
 from matplotlib.figure import Figure
 
-from ..viz import occupancy_figure
-from .limits import MAX_PLOT_POINTS
+from ...viz import occupancy_figure
+from ..limits import MAX_PLOT_POINTS
 
 
 def processing_order(trace: Sequence[dict], max_points: int = MAX_PLOT_POINTS) -> list[dict]:

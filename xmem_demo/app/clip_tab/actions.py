@@ -11,11 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..clicks import Box, choose_segmenter
-from ..clicks.session import ClickModel
-from ..errors import UserError
+from ...clicks import Box, choose_segmenter
+from ...clicks.session import ClickModel
+from ...errors import UserError
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
-from .render import annotated_view, contrast_palette, display_scale
+from ..render import annotated_view, contrast_palette, display_scale
 from .state import AppState, Click, FrameEdit, ObjectEdit
 
 
@@ -54,7 +54,7 @@ def result_mask(state: AppState, index: int) -> np.ndarray | None:
     """The last run's mask for a frame, if it has one."""
     if state.result is None or not state.result.first <= index <= state.result.last:
         return None
-    return state.result.read_mask(index)  # from masks.zip: the only copy kept (app/export.py)
+    return state.result.read_mask(index)  # from masks.zip: the only copy kept (export.py)
 
 
 def shown_labels(state: AppState, index: int) -> np.ndarray | None:
