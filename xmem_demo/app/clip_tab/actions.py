@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ...clicks import Box, choose_segmenter
-from ...clicks.session import ClickModel
+from ...clicks.click_session import ClickModel
 from ...errors import UserError
 from .clip import examples_dir, inspect_clip, load_mask_upload, read_frame
 from ..render import annotated_view, contrast_palette, display_scale
@@ -138,7 +138,7 @@ def add_click(state: AppState, x: float, y: float, positive: bool, segmenter: Cl
     """A click at full-resolution pixel (x, y) on the current frame, for the active object.
 
     It refines the object's mask on this frame: the previous click's prediction, or the tracked /
-    uploaded mask before the first click (see xmem_demo.clicks.session).
+    uploaded mask before the first click (see xmem_demo.clicks.click_session).
     """
     _require_prompt_point(state, x, y, "click")
     _, obj, prior = _object_edit_for_prompt(state)
