@@ -313,7 +313,8 @@ def test_sessions_share_one_inference_copy_per_model_and_layout(tiny_model):
     list(track(tiny_model, ArraySource(frames(3)), {1: box_mask(1, 5, 5)}, MemoryConfig(), working_size=-1,
                hooks=[lambda record: seen.append(record.geometry)]))
     assert len(seen) == 4  # both passes ran, each from the anchor (1, 2 forward; 1, 0 backward) ...
-    assert sorted(session_module._NETWORKS[tiny_model]) == ["auto", "contiguous"]  # ... on the copy made above
+    # ... on the copy made above (float32 copies; a bf16 session of another test adds "auto/bf16")
+    assert sorted(k for k in session_module._NETWORKS[tiny_model] if "/" not in k) == ["auto", "contiguous"]
 
     layout = a.model.inference_report.layout
     with pytest.raises(InputError, match="already an inference copy"):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from xmem_demo import InferenceSession, MemoryConfig, ModelConfig, XMem
+from xmem_demo.errors import InputError
 from xmem_demo.hardware import choose_precision, cpu_flags, native_bf16_cpu
 from xmem_demo.model.inference import InferenceOptions, fold_batchnorm, make_inference_network
 
@@ -233,3 +234,35 @@ def test_index_mask_takes_the_first_maximal_channel_on_ties():
     session.object_ids[1] = 300  # labels above 255: uint16
     assert session.to_index_mask(prob).dtype == np.uint16
     assert np.array_equal(session.to_index_mask(prob), np.array([0, 1, 300])[prob.argmax(0).numpy()])
+
+
+# ---- issue 22: bf16 weights cast once at load, not by autocast on every frame ---------------
+def test_bf16_network_casts_its_weights_once_and_tracks_like_autocast():
+    model = _model(6)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    net = make_inference_network(model, InferenceOptions(weights_dtype="bf16"))
+    report = net.inference_report
+    assert report.weights_dtype == "bf16" and report.winograd_layers == 0 and "bf16 (cast once at load)" in report.summary()
+    assert all(p.dtype == torch.bfloat16 for part in (net.decoder, net.value_encoder) for p in part.parameters())
+    assert all(p.dtype == torch.float32 for part in (net.key_encoder, net.key_proj) for p in part.parameters())
+    assert all(torch.equal(v, before[k]) and v.dtype == before[k].dtype for k, v in model.state_dict().items())
+
+    autocast = make_inference_network(model, InferenceOptions(layout=report.layout))  # float32 weights
+    clip, mask = _clip(), _two_objects()
+    once = InferenceSession(net, MemoryConfig(mem_every=2), precision="bf16")
+    every = InferenceSession(autocast, MemoryConfig(mem_every=2), precision="bf16")
+    for t, frame in enumerate(clip):
+        a = once.step(frame, mask=mask if t == 0 else None)
+        b = every.step(frame, mask=mask if t == 0 else None)
+        torch.testing.assert_close(a, b, atol=0, rtol=0)  # autocast casts to the same bf16 values
+    with pytest.raises(InputError, match="bf16 weights"):
+        InferenceSession(net, MemoryConfig(), precision="fp32")
+
+
+def test_sessions_share_one_bf16_copy_per_model():
+    model = _model(7)
+    a = InferenceSession(model, MemoryConfig(), precision="bf16").model
+    b = InferenceSession(model, MemoryConfig(), precision="bf16").model
+    c = InferenceSession(model, MemoryConfig()).model
+    assert a is b and a is not c
+    assert a.inference_report.weights_dtype == "bf16" and c.inference_report.weights_dtype == "fp32"

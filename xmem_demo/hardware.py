@@ -104,7 +104,8 @@ def choose_precision(device: torch.device | str, requested: str = "auto", flags:
         has, what = native_bf16_cpu(flags)
         if requested == "auto":
             if has:
-                return PrecisionChoice("bf16", f"CPU has native bf16 ({what}): bf16 autocast, memory in fp32", True)
+                return PrecisionChoice("bf16", f"CPU has native bf16 ({what}): decoder and value encoder in bf16 "
+                                               "(weights cast once at load), query encoder and memory in fp32", True)
             return PrecisionChoice("fp32", f"bf16 off: this CPU has no native bf16 ({what}), emulated bf16 "
                                            "is slower than fp32", False)
         if requested == "fp32":

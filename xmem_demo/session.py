@@ -69,14 +69,29 @@ _NETWORKS: "weakref.WeakKeyDictionary[torch.nn.Module, dict[str, XMem]]" = weakr
 _NETWORKS_LOCK = threading.Lock()
 
 
-def inference_network(model: XMem, channels_last: bool | None = None) -> XMem:
+def _weights_dtype(model: torch.nn.Module, precision: str) -> str:
+    """The dtype a session in `precision` wants the decoder's and value encoder's weights in:
+    its autocast dtype on CUDA, bf16 on CPU (autocast fp16 on a CPU keeps float32 weights)."""
+    device = next(model.parameters()).device.type
+    if precision == "bf16" and device in ("cpu", "cuda"):
+        return "bf16"
+    if precision == "fp16" and device == "cuda":
+        return "fp16"
+    return "fp32"
+
+
+def inference_network(model: XMem, channels_last: bool | None = None, precision: str = "fp32") -> XMem:
     """The inference-only copy of `model` that sessions run (model/inference.py: BatchNorm
     folded, image features shared, ...), made once per model and layout in this process and
     shared read-only by every session on it; it lives as long as `model` does.
 
     This is the one place that makes it: `pipeline.track` and the app hand sessions the
     network as loaded. A network that already is such a copy is used as it is, and a layout it
-    was not made with is refused rather than ignored."""
+    was not made with is refused rather than ignored.
+
+    precision: with bf16 (fp16 on CUDA) the copy holds the decoder's and value encoder's
+    weights in that dtype, cast once here instead of by autocast on every frame (same outputs;
+    issue 22); the query encoder and the memory stay float32."""
     report = getattr(model, "inference_report", None)
     if report is not None:
         if channels_last is not None and (report.layout == "channels_last") != channels_last:
@@ -84,13 +99,20 @@ def inference_network(model: XMem, channels_last: bool | None = None) -> XMem:
                 f"channels_last={channels_last}: this network is already an inference copy laid out "
                 f"'{report.layout}'; pass the network as loaded to choose its layout"
             )
+        if report.weights_dtype != "fp32" and report.weights_dtype != precision:
+            raise InputError(
+                f"precision '{precision}': this network is already an inference copy with "
+                f"{report.weights_dtype} weights, which runs only in {report.weights_dtype}; pass the network as loaded"
+            )
         return model
     layout = "auto" if channels_last is None else ("channels_last" if channels_last else "contiguous")
+    dtype = _weights_dtype(model, precision)
+    key = layout if dtype == "fp32" else f"{layout}/{dtype}"
     with _NETWORKS_LOCK:  # two visitors' first sessions on one model: one copy, not two
         copies = _NETWORKS.setdefault(model, {})
-        if layout not in copies:
-            copies[layout] = make_inference_network(model, InferenceOptions(layout=layout))
-        return copies[layout]
+        if key not in copies:
+            copies[key] = make_inference_network(model, InferenceOptions(layout=layout, weights_dtype=dtype))
+        return copies[key]
 
 
 def normalise(image: torch.Tensor, geometry: FrameGeometry, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -147,7 +169,8 @@ class InferenceSession:
         working_size: resize frames so that the short side has this many pixels before
             inference (the official default is 480); None or -1 keeps the input size.
             Probabilities are returned at the input size.
-        precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast.
+        precision: "fp32" (default, matches the official outputs), or "fp16"/"bf16" autocast (the
+            decoder and value encoder, with their weights cast once: `inference_network`).
         channels_last: the layout of the inference network's convolutions (None: chosen by
             `make_inference_network`, see xmem_demo/model/inference.py; True: channels-last
             (NHWC); False: NCHW).
@@ -160,8 +183,9 @@ class InferenceSession:
         config = check_memory_config(config)
         num_frames = check_optional_count("num_frames", num_frames)
         working_size = check_working_size(working_size, name="working_size")
+        precision = check_precision(precision)  # "int8" is refused, not run as bf16
         if optimize:
-            model = inference_network(model, channels_last)
+            model = inference_network(model, channels_last, precision)
         elif model.training:
             # BatchNorm in training mode would normalise with each frame's own statistics; the
             # session never flips the caller's mode, so it asks (the optimized copy is eval).
@@ -176,7 +200,7 @@ class InferenceSession:
             default_thread_policy()  # notebooks and scripts: torch's thread count, lowered to the usable cores
         self.working_size = working_size  # None: the frames' own size (check_working_size reads -1 so)
         self.geometry: FrameGeometry | None = None  # set by the first frame (frame size, working size, padding)
-        self.precision = check_precision(precision)  # "int8" is refused, not run as bf16
+        self.precision = precision
         self.memory = MemoryManager(
             config, model.config.hidden_dim, config.resolve_count_usage(num_frames)
         )

@@ -86,6 +86,13 @@ class InferenceOptions:
     winograd_parts: tuple[str, ...] = ("decoder", "value_encoder")
     layout: Layout = "auto"
     probe_size: tuple[int, int] = (192, 320)  # frame size used by layout="measure"
+    # Item 5: the reduced-precision weights, made once. With "bf16"/"fp16" the decoder and the
+    # value encoder (the parts a session runs under autocast) get copies of their weights in
+    # that dtype, channels-last on CPU, so autocast finds them already cast instead of
+    # converting every weight on every frame; the query encoder (whose keys choose the memory
+    # reads) keeps float32. Autocast casts float32 weights to the same values, so the outputs
+    # are identical; such a network must run under that autocast (InferenceSession does).
+    weights_dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
 
 
 @dataclass
@@ -98,6 +105,7 @@ class InferenceReport:
     layout: str = "contiguous"
     layout_timings_ms: dict[str, float] = field(default_factory=dict)
     threads: int = 1
+    weights_dtype: str = "fp32"  # of the decoder and value encoder (InferenceOptions.weights_dtype)
     winograd_failed_check: int = 0  # eligible layers whose NNPACK check at build failed (left on oneDNN)
     winograd_problem: str = ""  # the last check's failure
     winograd_refused_at_run: int = 0  # (layer, input shape) pairs NNPACK refused later (run on oneDNN)
@@ -115,8 +123,11 @@ class InferenceReport:
         timing = ""
         if self.layout_timings_ms:
             timing = " (measured: " + ", ".join(f"{k} {v:.0f} ms" for k, v in self.layout_timings_ms.items()) + ")"
+        reduced = ""
+        if self.weights_dtype != "fp32":
+            reduced = f", decoder and value encoder weights {self.weights_dtype} (cast once at load)"
         return (f"inference network: {self.folded_batchnorm} BatchNorm folded, {self.shared_fusions} fusion blocks "
-                f"share image features, {self.winograd_summary()}, layout {self.layout}{timing}, "
+                f"share image features, {self.winograd_summary()}, layout {self.layout}{timing}{reduced}, "
                 f"{self.threads} thread(s)")
 
 
@@ -363,10 +374,15 @@ def make_inference_network(model: nn.Module, options: InferenceOptions = Inferen
     if options.share_image_features:
         _share_image_features(net, report)
     device = next(net.parameters()).device
-    if options.winograd == "auto" and device.type == "cpu" and winograd_available():
-        _use_winograd(net, options, report)
+    reduced = options.weights_dtype != "fp32"
+    if options.weights_dtype not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"weights_dtype must be fp32, bf16 or fp16, got {options.weights_dtype!r}")
+    if options.winograd == "auto" and device.type == "cpu" and winograd_available() and not reduced:
+        _use_winograd(net, options, report)  # NNPACK computes float32 only
 
     layout = options.layout
+    if reduced and layout == "measure":
+        layout = "auto"  # the probe runs without autocast, which a reduced-precision network needs
     if layout == "measure" and device.type == "cpu":
         layout = _measure_layout(net, options, report)
     elif layout in ("auto", "measure"):
@@ -376,8 +392,27 @@ def make_inference_network(model: nn.Module, options: InferenceOptions = Inferen
         report.winograd_layers = 0
     _apply_layout(net, layout, options)
     report.layout = layout
+    if reduced:
+        dtype = torch.bfloat16 if options.weights_dtype == "bf16" else torch.float16
+        for name in ("decoder", "value_encoder"):
+            _set_dtype(getattr(net, name), dtype)
+        report.weights_dtype = options.weights_dtype
     net.inference_report = report
     return net
+
+
+def _set_dtype(part: nn.Module, dtype: torch.dtype) -> None:
+    """New floating-point parameters and buffers in `dtype`, layout kept (never `part.to(dtype)`:
+    that would convert tensors shared with the caller's model in place)."""
+    for module in part.modules():
+        for store in (module._parameters, module._buffers):
+            for name, t in list(store.items()):
+                if t is None or not t.is_floating_point():
+                    continue
+                fmt = torch.channels_last if t.ndim == 4 and t.is_contiguous(memory_format=torch.channels_last) \
+                    and not t.is_contiguous() else torch.contiguous_format
+                new = t.detach().to(dtype).contiguous(memory_format=fmt)
+                store[name] = nn.Parameter(new, requires_grad=False) if isinstance(t, nn.Parameter) else new
 
 
 def _measure_layout(net: nn.Module, options: InferenceOptions, report: InferenceReport) -> str:
