@@ -575,8 +575,8 @@ def test_a_small_network_cached_as_xmem_is_named_unknown_not_official(f, tmp_pat
         weights.resolve_model("xmem", allow_download=False)
     table.record("weights", "resolve_model('xmem') with a 1 MB network cached as XMem.pth",
                  str(exc.value).replace(str(tmp_path), "<cache>"), "raises CheckpointError, never announced as official")
-    model, info = weights.resolve_model("auto")  # auto: moved aside, mini runs, and says why
-    assert info.name == "mini" and "unknown network" in info.notice and not info.official
+    model, info = weights.resolve_model("auto")  # auto: moved aside, the offline default (lite) runs, and says why
+    assert info.name == "lite" and "unknown network" in info.notice and not info.official
     run = run_cli(Segment(weights="xmem").argv(f), capsys)  # nothing cached now: refused up front
     assert run.code == 2
 

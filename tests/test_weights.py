@@ -61,14 +61,16 @@ def test_no_network_fails_fast_with_instructions(tmp_path, monkeypatch):
         weights.download_official("xmem", progress=False, timeout=2)
 
 
-def test_auto_falls_back_to_mini_with_notice(tmp_path, monkeypatch):
+def test_auto_falls_back_to_lite_with_notice(tmp_path, monkeypatch):
+    """Offline, auto runs the offline default, the bundled lite model, and says what it is."""
     monkeypatch.setenv("XMEM_DEMO_CACHE", str(tmp_path))
     monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
-    if not weights.MINI_PATH.exists():
-        pytest.fail(f"bundled mini model missing at {weights.MINI_PATH}")
+    for path in (weights.LITE_PATH, weights.MINI_PATH):
+        if not path.exists():
+            pytest.fail(f"bundled model missing at {path}")
     choice = weights.resolve("auto")
-    assert choice.name == "mini" and not choice.official
-    assert "NOT the official XMem weights" in choice.notice
+    assert choice.name == "lite" and not choice.official and choice.path == weights.LITE_PATH
+    assert "NOT the official XMem weights" in choice.notice and "EfficientNet-Lite0" in choice.notice
 
 
 def test_unknown_names_and_missing_paths(tmp_path):
@@ -123,7 +125,7 @@ def test_auto_offline_with_a_broken_cache_runs_mini_with_a_notice(small_server, 
     path.write_bytes(path.read_bytes()[:1000])
     monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
     model, info = weights.resolve_model("auto")
-    assert info.name == "mini" and "NOT the official XMem weights" in info.notice
+    assert info.name == "lite" and "NOT the official XMem weights" in info.notice
     assert "is 1000 bytes" in info.notice and not path.exists()
 
 
@@ -132,16 +134,16 @@ def test_auto_with_an_unrecorded_file_that_does_not_load_falls_back(tmp_path, mo
     monkeypatch.setenv("XMEM_DEMO_OFFLINE", "1")
     (tmp_path / "XMem.pth").write_bytes(b"\x80\x02garbage")  # placed by hand, no record
     model, info = weights.resolve_model("auto")
-    assert info.name == "mini" and "cannot be used" in info.notice and info.path == weights.MINI_PATH
+    assert info.name == "lite" and "cannot be used" in info.notice and info.path == weights.LITE_PATH
     assert list(tmp_path.glob("XMem.pth.rejected-*"))
 
 
-def test_auto_with_a_read_only_cache_falls_back_to_mini(monkeypatch):
+def test_auto_with_a_read_only_cache_falls_back_to_lite(monkeypatch):
     monkeypatch.setenv("XMEM_DEMO_CACHE", "/proc/xmem-demo-cache")
     monkeypatch.setenv("XMEM_DEMO_WEIGHTS_URL", "http://127.0.0.1:9/")
     monkeypatch.delenv("XMEM_DEMO_OFFLINE", raising=False)
     choice = weights.resolve("auto")
-    assert choice.name == "mini" and "cannot write to the weights cache" in choice.notice
+    assert choice.name == "lite" and "cannot write to the weights cache" in choice.notice
 
 
 PATCHED_ATTRIBUTES = ("weights_name", "is_official", "checkpoint_format", "model_card", "checkpoint_path")

@@ -118,13 +118,13 @@ def check_weights_argument(name: str) -> None:
     """Cheap checks of --weights (no download, no load): known name, or an existing file."""
     from .weights import OFFICIAL_FILES, WeightsError, cached_path, offline, weights_file
 
-    if name in ("auto", "mini"):
+    if name in ("auto", "lite", "mini"):
         return
     if name in OFFICIAL_FILES:
         if offline() and not cached_path(name).exists():
             raise WeightsError(
                 f"--weights {name}: the official file is not cached and XMEM_DEMO_OFFLINE=1 is set; "
-                f"place {OFFICIAL_FILES[name]} at {cached_path(name)} or use --weights mini"
+                f"place {OFFICIAL_FILES[name]} at {cached_path(name)} or use --weights lite (offline)"
             )
         return
     weights_file(name)
@@ -432,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (masks/, overlay.mp4, summary.json); `xmem-demo eval` reads it as a sequence "
                         "(e.g. --out preds/judo, then eval preds GT)")
     s.add_argument("--weights", default="auto",
-                   help="auto (official if available, else the bundled mini model), xmem, xmem-s012, "
-                        "xmem-s2, xmem-no-sensory, mini, or a .pth path")
+                   help="auto (official if available, else the bundled lite model, else mini), xmem, xmem-s012, "
+                        "xmem-s2, xmem-no-sensory, lite, mini, or a .pth path")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     s.add_argument("--size", type=int, default=480,
                    help="short side of the working resolution; -1 keeps the input. 480 is what the official "
@@ -478,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--threads", type=int, help="torch threads per worker / CPUs per Ray task (default: the cores "
                                                 "divided among the workers; 1 per Ray task)")
     m.add_argument("--gpus-per-task", type=float, help="--engine ray: GPUs per task (default 0: CPU tasks)")
-    m.add_argument("--weights", default="auto", help="as for 'segment': auto, mini, an official name, or a .pth path")
+    m.add_argument("--weights", default="auto", help="as for 'segment': auto, lite, mini, an official name, or a .pth path")
     m.add_argument("--device", default="auto", help="local engine: auto, cpu, cuda (one worker per GPU), cuda:N")
     m.add_argument("--size", type=int, default=480, help="short side of the working resolution; -1 keeps the input")
     m.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],

@@ -21,7 +21,7 @@ from ..model import XMem
 from ..validate import resolve_device
 from ..weights import OFFICIAL_FILES, WeightsError, base_url, cached_path, offline, resolve, resolve_model
 
-WEIGHTS_ENV = "XMEM_DEMO_WEIGHTS"  # default weights choice of the app: auto, mini, xmem, or a .pth path
+WEIGHTS_ENV = "XMEM_DEMO_WEIGHTS"  # default weights choice of the app: auto, lite, mini, xmem, or a .pth path
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,10 @@ def default_weights() -> str:
 def weights_choices() -> list[tuple[str, str]]:
     """(label, value) pairs for the weights dropdown."""
     choices = [
-        ("auto: official XMem if available, else the bundled mini model", "auto"),
+        ("auto: official XMem if available, else the bundled lite model", "auto"),
         ("official XMem (XMem.pth, downloaded once)", "xmem"),
-        ("mini (bundled, trained on synthetic videos)", "mini"),
+        ("lite (bundled: our heads on a frozen ImageNet EfficientNet-Lite0; not the official XMem)", "lite"),
+        ("mini (bundled, trained from scratch on synthetic videos; weakest)", "mini"),
     ]
     choices += [(f"official {name}", name) for name in OFFICIAL_FILES if name != "xmem"]
     default = default_weights()
@@ -96,8 +97,8 @@ def banner(name: str) -> Banner:
                     True,
                 )
             return Banner(
-                f"Official weights '{name}' cannot be used here: {file} is not cached and {blocker}. Choose 'mini' "
-                f"or 'auto' to track now, or place {file} at {cached_path(name)} and choose '{name}' again.",
+                f"Official weights '{name}' cannot be used here: {file} is not cached and {blocker}. Choose 'auto' "
+                f"(the bundled lite model) to track now, or place {file} at {cached_path(name)} and choose '{name}' again.",
                 False,
                 ok=False,
             )
@@ -118,7 +119,7 @@ def get_model(name: str, device: str = "auto") -> tuple[XMem, WeightsInfo]:
 
     `info.notice` is the line for the visitor, `info.label` the short status label. May
     download the official weights (unless XMEM_DEMO_OFFLINE=1); `auto` never fails on a bad
-    cached official file (it is moved aside and mini runs). Raises WeightsError or
+    cached official file (it is moved aside and the offline default, lite, runs). Raises WeightsError or
     CheckpointError with a message for the visitor.
     """
     dev = str(resolve_device(device))

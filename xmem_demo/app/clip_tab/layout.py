@@ -323,7 +323,7 @@ def advanced_settings(w: Widgets, weights0: str) -> None:
                 weights_choices(),
                 value=weights0,
                 label="Weights",
-                info="auto: the official XMem weights if cached or downloadable, else the bundled mini model",
+                info="auto: the official XMem weights if cached or downloadable, else the bundled lite model (not the official XMem)",
                 elem_id="weights",
             )
             w.device = gr.Dropdown(
