@@ -118,9 +118,13 @@ def test_progress_stages_and_the_time_counted(browser, app_url):
     page.locator("#result-video video").wait_for(state="attached")
     wall = time.monotonic() - started
     seen = page.evaluate("window.xmProgress")
-    # (the first update, "loading weights", may be recorded before the results area redraws)
+    # (the first updates may be recorded before the results area redraws: the progress line and
+    # the results area arrive as separate updates, so under load a "stage 1" sample can precede
+    # the redraw; once redrawn, nothing of the first run may come back until the run is written)
     running = [s for s in seen if "stage 1 of 2" in s["progress"] or s["progress"].startswith("writing results")]
-    assert running and all(not s["video"] and s["info"].startswith("Tracking") for s in running), seen
+    cleared = next((i for i, s in enumerate(running) if s["info"].startswith("Tracking")), None)
+    assert running and cleared is not None, seen
+    assert all(not s["video"] and s["info"].startswith("Tracking") for s in running[cleared:]), seen
 
     texts = [s["progress"] for s in seen]
     tracking = [t for t in texts if "stage 1 of 2" in t]
