@@ -24,13 +24,21 @@ pytestmark = pytest.mark.browser
 
 # Every change of the progress line, with what the results area shows at that moment.
 RECORD_PROGRESS = """() => {
+  // Observe the whole page: Gradio may replace the #progress element itself while it re-renders,
+  // and an observer on the replaced node would go deaf (seen: 1 run in 5 recorded one sample).
   window.xmProgress = [];
-  const note = () => window.xmProgress.push({
-    progress: document.querySelector('#progress').innerText,
-    info: document.querySelector('#result-info').innerText,
-    video: !!document.querySelector('#result-video video'),
-  });
-  new MutationObserver(note).observe(document.querySelector('#progress'), {subtree: true, childList: true, characterData: true});
+  let last = null;
+  const note = () => {
+    const progress = document.querySelector('#progress');
+    if (!progress || progress.innerText === last) return;
+    last = progress.innerText;
+    window.xmProgress.push({
+      progress: last,
+      info: document.querySelector('#result-info').innerText,
+      video: !!document.querySelector('#result-video video'),
+    });
+  };
+  new MutationObserver(note).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
 
@@ -39,10 +47,27 @@ def an_update_per_frame(app_server):
     """The server runs in this process: every frame of the tiny run updates the progress (at
     the usual interval a run this short could show no stage before "done")."""
     from xmem_demo.app.clip_tab import tracking
+    from xmem_demo.run_writer import RunWriter
+
+    # ... and each frame of either stage takes at least 0.1 s: the tiny run otherwise finishes
+    # within a few browser frames, and the page may never render a stage (seen: 1 run in 5).
+    real_track, real_finish = tracking.track, RunWriter.finish_videos
+
+    def slow_track(*args, **kwargs):
+        for result in real_track(*args, **kwargs):
+            time.sleep(0.1)
+            yield result
+
+    def slow_finish(self, *args, **kwargs):
+        for item in real_finish(self, *args, **kwargs):
+            time.sleep(0.1)
+            yield item
 
     interval, tracking.PREVIEW_INTERVAL_S = tracking.PREVIEW_INTERVAL_S, 0.0
+    tracking.track, RunWriter.finish_videos = slow_track, slow_finish
     yield
     tracking.PREVIEW_INTERVAL_S = interval
+    tracking.track, RunWriter.finish_videos = real_track, real_finish
 
 
 def error_badges(page) -> list[str]:
@@ -114,6 +139,9 @@ def test_progress_stages_and_the_time_counted(browser, app_url):
     page.evaluate(RECORD_PROGRESS)
     started = time.monotonic()
     page.locator("#track").click()
+    # The first run's "done" is still on the page right after the click: wait for this run's
+    # stage 1 before waiting for its "done" (else the wait returns at once: 1 run in 5 here).
+    page.locator("#progress").get_by_text("stage 1 of 2").wait_for(timeout=120_000)
     page.locator("#progress").get_by_text("done").wait_for(timeout=120_000)
     page.locator("#result-video video").wait_for(state="attached")
     wall = time.monotonic() - started
