@@ -32,20 +32,31 @@ def _disc(mask: np.ndarray, x: float, y: float, radius: float, value: int) -> No
     cv2.circle(mask, (int(round(x)), int(round(y))), max(int(round(radius)), 1), int(value), thickness=-1)
 
 
+def _parts(mask: np.ndarray, bridge: int) -> tuple[int, np.ndarray]:
+    """(count, labels) of the 8-connected parts of `mask`; gaps up to about `bridge` pixels (a
+    belt, a thin shadow) do not split a part."""
+    joined = mask.astype(np.uint8)
+    if bridge > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bridge + 1, 2 * bridge + 1))
+        joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, kernel)
+    return cv2.connectedComponents(joined, connectivity=8)
+
+
+def _parts_at(labels: np.ndarray, points: Sequence[tuple[int, int]]) -> set[int]:
+    """The part labels under the points (x, y), clamped to the frame (0: none)."""
+    h, w = labels.shape
+    return {int(labels[min(max(y, 0), h - 1), min(max(x, 0), w - 1)]) for x, y in points}
+
+
 def keep_clicked_components(mask: np.ndarray, points: Sequence[tuple[int, int]], bridge: int = 0) -> np.ndarray:
     """Keep the parts of `mask` connected to a positive click (x, y).
 
     bridge: gaps up to about this many pixels (a belt, a thin shadow) do not split a part.
     """
-    joined = mask.astype(np.uint8)
-    if bridge > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bridge + 1, 2 * bridge + 1))
-        joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, kernel)
-    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    count, labels = _parts(mask, bridge)
     if count <= 1:
         return mask
-    h, w = mask.shape
-    keep = {int(labels[min(max(y, 0), h - 1), min(max(x, 0), w - 1)]) for x, y in points} - {0}
+    keep = _parts_at(labels, points) - {0}
     return mask & np.isin(labels, list(keep)) if keep else mask
 
 
@@ -56,16 +67,10 @@ def _distance_to(mask: np.ndarray) -> np.ndarray:
 
 def keep_touching(mask: np.ndarray, prior: np.ndarray, points: Sequence[tuple[int, int]], bridge: int = 0) -> np.ndarray:
     """Keep the parts of `mask` that overlap `prior` or hold a positive click (x, y)."""
-    joined = mask.astype(np.uint8)
-    if bridge > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * bridge + 1, 2 * bridge + 1))
-        joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, kernel)
-    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    count, labels = _parts(mask, bridge)
     if count <= 1:
         return mask
-    h, w = mask.shape
-    keep = set(np.unique(labels[prior & mask]).tolist())
-    keep |= {int(labels[min(max(y, 0), h - 1), min(max(x, 0), w - 1)]) for x, y in points}
+    keep = set(np.unique(labels[prior & mask]).tolist()) | _parts_at(labels, points)
     keep.discard(0)
     return mask & np.isin(labels, list(keep))
 
