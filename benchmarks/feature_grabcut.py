@@ -31,7 +31,9 @@ import torch.nn.functional as F
 
 from xmem_demo.clicks.grabcut import GrabCutSegmenter
 from xmem_demo.clicks.prompts import PointLike
-from xmem_demo.model.efficientnet_lite import IMAGENET_MEAN, IMAGENET_STD, LiteTrunk, load_trunk_state
+from xmem_demo.config import IMAGENET_MEAN, IMAGENET_STD
+from xmem_demo.label_propagation import stride8_descriptors
+from xmem_demo.model.efficientnet_lite import LiteTrunk, load_trunk_state
 
 _TRUNK: LiteTrunk | None = None  # read-only ImageNet weights, shared by every segmenter in the process
 
@@ -52,10 +54,7 @@ def feature_map(trunk: LiteTrunk, rgb: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(255)[None]
     x = (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     ph, pw = (-h) % 16, (-w) % 16
-    x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    f16, f8, _ = trunk(x)
-    f16 = F.interpolate(f16, size=f8.shape[-2:], mode="bilinear", align_corners=False)
-    feats = torch.cat([F.normalize(f8, dim=1), F.normalize(f16, dim=1)], 1)[0] / np.sqrt(2)
+    feats = stride8_descriptors(trunk, F.pad(x, (0, pw, 0, ph), mode="replicate"))
     return feats[:, : -(-h // 8), : -(-w // 8)]
 
 

@@ -94,9 +94,8 @@ def labelprop_tracker() -> Tracker:
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a > 0, b > 0
-    union = (a | b).sum()
-    return float((a & b).sum() / union) if union else 1.0
+    """IoU of the objects (any label) of two index masks: J of their foregrounds."""
+    return metrics.region_similarity(a > 0, b > 0)
 
 
 # ---- real clips ---------------------------------------------------------------------------

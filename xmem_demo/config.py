@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
+# The input normalisation every network here expects (ImageNet mean and std, as the official
+# XMem): sessions normalise frames with it; the lite trunk converts from it to its own [-1, 1].
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 # backbone -> channels of (f16, f8, f4); None: from key_width (ResNet: 16x, 8x, 4x the stem width)
 BACKBONES: dict[str, tuple[int | None, int | None, int | None]] = {
     "resnet": (None, None, None),

@@ -25,9 +25,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import IMAGENET_MEAN, IMAGENET_STD
 from .geometry import FrameGeometry
 from .model.efficientnet_lite import LiteTrunk, load_trunk_state
-from .session import IMAGENET_MEAN, IMAGENET_STD
+
+
+def stride8_descriptors(trunk: LiteTrunk, image: torch.Tensor) -> torch.Tensor:
+    """C x h x w descriptors of unit length at stride 8 of a 1 x 3 x H x W ImageNet-normalised
+    image (H, W multiples of 16): the trunk's f8 and its f16 upsampled x2, each L2-normalised."""
+    f16, f8, _ = trunk(image)
+    f16 = F.interpolate(f16, size=f8.shape[-2:], mode="bilinear", align_corners=False)
+    return torch.cat([F.normalize(f8, dim=1), F.normalize(f16, dim=1)], 1)[0] / np.sqrt(2)
 
 
 class LabelPropagation:
@@ -58,10 +66,7 @@ class LabelPropagation:
         image = F.interpolate(image, size=geometry.working_hw, mode="bilinear", align_corners=False)
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        image = F.pad((image - mean) / std, geometry.pad)
-        f16, f8, _ = self.trunk(image)
-        f16 = F.interpolate(f16, size=f8.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.cat([F.normalize(f8, dim=1), F.normalize(f16, dim=1)], 1)[0] / np.sqrt(2)
+        return stride8_descriptors(self.trunk, F.pad((image - mean) / std, geometry.pad))
 
     def _labels_at_stride8(self, mask: np.ndarray, geometry: FrameGeometry, hw: tuple[int, int]) -> torch.Tensor:
         onehot = torch.stack([torch.from_numpy(mask == k) for k in [0, *self.label_ids]]).float()[None]
@@ -102,4 +107,4 @@ class LabelPropagation:
         return ids[index]
 
 
-__all__ = ["LabelPropagation"]
+__all__ = ["LabelPropagation", "stride8_descriptors"]

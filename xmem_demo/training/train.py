@@ -38,7 +38,7 @@ from ..checkpoint import save_checkpoint
 from ..config import MemoryConfig, ModelConfig
 from ..memory.similarity import anisotropic_l2, readout
 from ..model import XMem
-from ..session import IMAGENET_MEAN, IMAGENET_STD
+from ..config import IMAGENET_MEAN, IMAGENET_STD
 from .. import synthetic
 from ..checkpoint import TRUNK_PREFIX
 from ..model.efficientnet_lite import LICENSE_NOTICE, load_trunk_state
