@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,3 +198,13 @@ def weights_host(handler: type[http.server.BaseHTTPRequestHandler], monkeypatch,
     with http_server(handler) as httpd:
         point_downloads_at(monkeypatch, server_url(httpd) + path, cache)
         yield httpd
+
+
+def wait_until(predicate, timeout: float, what: str, poll: float = 0.02) -> None:
+    """Poll `predicate()` every `poll` s until it is true; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -24,7 +24,7 @@ from xmem_demo.video import read_index_mask, write_index_mask
 from xmem_demo.weights import WeightsError
 
 from .support import (H, W, QuietHandler, Segment, run_cli, save_tiny_checkpoint, square_frames, square_mask,
-                      weights_host, write_clip)
+                      wait_until, weights_host, write_clip)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,14 +38,6 @@ def inputs(tmp_path_factory):
     save_tiny_checkpoint(root / "tiny.pth")
     return root
 
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _lock_owner(out: Path) -> str:
@@ -64,7 +56,7 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     a = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: _lock_owner(out) == str(a.pid) or a.poll() is not None, 240, "run A to take --out")
+        wait_until(lambda: _lock_owner(out) == str(a.pid) or a.poll() is not None, 240, "run A to take --out")
         assert a.poll() is None, a.communicate()
         os.kill(a.pid, signal.SIGSTOP)  # A holds the folder, frozen: B must be refused now
         try:
@@ -72,7 +64,7 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
             assert run.code == 2 and f"in use by another xmem-demo run (pid {a.pid})" in run.err, run.err
         finally:
             os.kill(a.pid, signal.SIGCONT)
-        _wait(lambda: len(list((out / "masks").glob("*.png"))) >= 3 or a.poll() is not None, 240, "A's first masks")
+        wait_until(lambda: len(list((out / "masks").glob("*.png"))) >= 3 or a.poll() is not None, 240, "A's first masks")
         assert a.poll() is None, "run A finished before it could be interrupted"
         a.send_signal(signal.SIGTERM)
         _, stderr = a.communicate(timeout=120)
@@ -153,7 +145,7 @@ def slow_server(tmp_path, monkeypatch):
 
 def _sigterm_when_part_appears(cache: Path) -> threading.Thread:
     def fire():
-        _wait(lambda: cache.is_dir() and any(cache.glob("*.part")), 30, "the .part file")
+        wait_until(lambda: cache.is_dir() and any(cache.glob("*.part")), 30, "the .part file")
         os.kill(os.getpid(), signal.SIGTERM)
 
     t = threading.Thread(target=fire, daemon=True)

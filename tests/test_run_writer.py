@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from xmem_demo.outdir import OutputDir
 from xmem_demo.run_writer import RunWriter
 from xmem_demo.video import read_index_mask, write_index_mask
 
-from .support import H, W, Segment, run_cli, save_tiny_checkpoint, square_frames, square_mask, write_clip
+from .support import H, W, Segment, run_cli, save_tiny_checkpoint, square_frames, square_mask, wait_until, write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 FRAMES = 150
@@ -48,14 +47,6 @@ def video_frame_count(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 @pytest.mark.parametrize("mask_frame, direction", [(0, "forward"), (FRAMES - 10, "backward")])
 def test_overlay_holds_exactly_the_masks_after_ctrl_c(inputs, tmp_path, mask_frame, direction):
@@ -69,8 +60,8 @@ def test_overlay_holds_exactly_the_masks_after_ctrl_c(inputs, tmp_path, mask_fra
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         masks = out / "masks"
-        _wait(lambda: (masks.is_dir() and len(list(masks.glob("*.png"))) >= 4) or proc.poll() is not None, 240,
-              "the first masks")
+        wait_until(lambda: (masks.is_dir() and len(list(masks.glob("*.png"))) >= 4) or proc.poll() is not None, 240,
+                   "the first masks", poll=0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -214,7 +205,6 @@ def test_frames_out_of_order_wait_on_disk(tmp_path):
 
 
 # ---- one writer: the CLI and the app write the same files for the same run ------------------
-from .app_fixtures import app_env, app_examples, app_weights, loaded  # noqa: E402,F401  (pytest fixtures)
 from .app_fixtures import CLIP_FRAMES, DEFAULT_TRACK, disc_centre  # noqa: E402
 
 
