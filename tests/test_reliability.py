@@ -64,7 +64,7 @@ def test_two_runs_one_out_then_sigterm_then_rerun(inputs, tmp_path, capsys):
             assert run.code == 2 and f"in use by another xmem-demo run (pid {a.pid})" in run.err, run.err
         finally:
             os.kill(a.pid, signal.SIGCONT)
-        wait_until(lambda: len(list((out / "masks").glob("*.png"))) >= 3 or a.poll() is not None, 240, "A's first masks")
+        wait_until(lambda: len(list((out / "masks").glob("[0-9]*.png"))) >= 3 or a.poll() is not None, 240, "A's first masks")
         assert a.poll() is None, "run A finished before it could be interrupted"
         a.send_signal(signal.SIGTERM)
         _, stderr = a.communicate(timeout=120)

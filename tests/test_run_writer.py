@@ -60,7 +60,8 @@ def test_overlay_holds_exactly_the_masks_after_ctrl_c(inputs, tmp_path, mask_fra
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         masks = out / "masks"
-        wait_until(lambda: (masks.is_dir() and len(list(masks.glob("*.png"))) >= 4) or proc.poll() is not None, 240,
+        # final names only: a mask being written is a hidden ".00003.png.part<pid>.png" until renamed
+        wait_until(lambda: (masks.is_dir() and len(list(masks.glob("[0-9]*.png"))) >= 4) or proc.poll() is not None, 240,
                    "the first masks", poll=0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
