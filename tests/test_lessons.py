@@ -26,9 +26,33 @@ def test_mean_and_error():
 
 def test_quick_mode_follows_the_environment(monkeypatch):
     monkeypatch.delenv(lessons.QUICK_ENV, raising=False)
+    monkeypatch.delenv(lessons.MODE_ENV, raising=False)
     assert not lessons.quick()
     monkeypatch.setenv(lessons.QUICK_ENV, "1")
     assert lessons.quick()
+    monkeypatch.delenv(lessons.QUICK_ENV)
+    monkeypatch.setenv(lessons.MODE_ENV, "class")
+    assert lessons.quick()
+
+
+def test_mode_cell_runs_unless_the_environment_overrides_it_and_the_banner_says_which(monkeypatch):
+    pytest.importorskip("IPython")
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    monkeypatch.delenv(lessons.QUICK_ENV, raising=False)
+    monkeypatch.delenv(lessons.MODE_ENV, raising=False)
+    assert lessons.mode("class", class_runs="300 frames", full_runs="10,000 frames") == "class"
+    assert "**Mode: class**" in shown[-1] and "300 frames ← running" in shown[-1] and 'MODE = "full"' in shown[-1]
+    assert lessons.mode("Full", full_runs="10,000 frames") == "full"
+    assert "10,000 frames ← running" in shown[-1] and "XMEM_NOTEBOOK_MODE" not in shown[-1]
+    monkeypatch.setenv(lessons.MODE_ENV, "full")
+    assert lessons.mode("class") == "full"
+    assert "set by XMEM_NOTEBOOK_MODE; the cell says 'class'" in shown[-1]
+    with pytest.raises(ValueError, match="use one of class, full"):
+        lessons.mode("fast")
+    monkeypatch.setenv(lessons.MODE_ENV, "quick")
+    with pytest.raises(ValueError, match="XMEM_NOTEBOOK_MODE='quick'"):
+        lessons.mode("class")
 
 
 def test_encode_key_sees_what_the_session_feeds_the_network(tiny_model, monkeypatch):

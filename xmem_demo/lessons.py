@@ -6,10 +6,15 @@ Each notebook starts with
     lessons.setup()                      # modest figure size for committed outputs
     model = lessons.load_model("auto")   # official weights if cached, else the mini model, and says which
 
-so that the set-up lives here once. `quick()` tells a notebook that it runs under the test
-suite (XMEM_NOTEBOOK_QUICK=1, set by tests/test_notebooks.py): long runs may then be
-shortened, and the notebook's assertions still check the same claims. Figures, the lessons'
-own included, are in `xmem_demo.viz`.
+so that the set-up lives here once. Each notebook also has a visible switch near its top,
+
+    MODE = "class"   # "class": a lecture's pace; "full": the long runs (their cost is stated)
+    CLASS = lessons.mode(MODE, class_runs="...", full_runs="...") == "class"
+
+`mode` shows a banner saying which mode runs and what the other one does. Class mode is what
+the test suite runs; both modes check the same claims. `scripts/run_notebooks.py --mode full`
+sets XMEM_NOTEBOOK_MODE, which the banner reports when it overrides the cell. Figures, the
+lessons' own included, are in `xmem_demo.viz`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from .resources import EXAMPLE_CLIP, EXAMPLE_MASK
 # checkout of the repository only; notebook 01 compares its attention with the bundled model's).
 NEXT_MINI = Path(__file__).resolve().parents[1] / "training_runs" / "mini-cpu" / "next-mini.pth"
 FIGURE_DPI = 80  # modest PNGs: the notebooks are committed with their outputs
-QUICK_ENV = "XMEM_NOTEBOOK_QUICK"
+QUICK_ENV = "XMEM_NOTEBOOK_QUICK"  # older name of class mode (1 = class), still honoured
+MODE_ENV = "XMEM_NOTEBOOK_MODE"  # "class" / "full": overrides the notebook's MODE cell (scripts/run_notebooks.py)
+MODES = ("class", "full")
 
 
 def setup(dpi: int = FIGURE_DPI) -> None:
@@ -41,9 +48,44 @@ def setup(dpi: int = FIGURE_DPI) -> None:
     matplotlib.rcParams["figure.dpi"] = dpi
 
 
+def _mode_override() -> str | None:
+    chosen = os.environ.get(MODE_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in MODES:
+            raise ValueError(f"{MODE_ENV}={chosen!r}: use one of {', '.join(MODES)}")
+        return chosen
+    return "class" if os.environ.get(QUICK_ENV, "") == "1" else None
+
+
+def mode(requested: str = "class", class_runs: str = "", full_runs: str = "") -> str:
+    """The notebook's run mode ("class" or "full"), shown in a banner; returns the mode that runs.
+
+    requested: the notebook's MODE cell. class_runs / full_runs: what each mode does here (e.g.
+    "3,000 frames, about 1 min on 2 cores" / "10,000 frames, about 15 min"). XMEM_NOTEBOOK_MODE,
+    when set, wins over the cell, and the banner says so.
+    """
+    from IPython.display import Markdown, display
+
+    requested = requested.strip().lower()
+    if requested not in MODES:
+        raise ValueError(f"MODE = {requested!r}: use one of {', '.join(MODES)}")
+    override = _mode_override()
+    chosen = override or requested
+    lines = [f"**Mode: {chosen}**" + (f" (set by {MODE_ENV}; the cell says {requested!r})" if override and override != requested else "")]
+    if class_runs:
+        lines.append(f"- class: {class_runs}" + (" ← running" if chosen == "class" else ""))
+    if full_runs:
+        lines.append(f"- full: {full_runs}" + (" ← running" if chosen == "full" else ""))
+    if chosen == "class" and full_runs:
+        lines.append('\nSet `MODE = "full"` in this cell and rerun the notebook for the full runs.')
+    display(Markdown("\n".join(lines)))
+    return chosen
+
+
 def quick() -> bool:
-    """True under the test suite: shorten long runs (the claims checked stay the same)."""
-    return os.environ.get(QUICK_ENV, "") == "1"
+    """True in class mode as set from outside (XMEM_NOTEBOOK_MODE=class or XMEM_NOTEBOOK_QUICK=1);
+    notebooks with a MODE cell use `mode(...)` instead."""
+    return _mode_override() == "class"
 
 
 def load_model_with_info(weights: str = "auto") -> tuple[XMem, WeightsInfo]:
@@ -128,6 +170,8 @@ def mean_and_error(values: Sequence[float] | np.ndarray, axis: int = 0) -> tuple
 __all__ = [
     "FIGURE_DPI",
     "NEXT_MINI",
+    "MODES",
+    "MODE_ENV",
     "QUICK_ENV",
     "attention_summary",
     "encode_key",
@@ -136,6 +180,7 @@ __all__ = [
     "load_model",
     "load_model_with_info",
     "mean_and_error",
+    "mode",
     "quick",
     "run_clip",
     "setup",

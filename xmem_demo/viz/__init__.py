@@ -17,7 +17,8 @@ from a (frame size, working size) pair.
 
 Modules: `memory` (occupancy, each tier apart, long videos, what working memory holds,
 usage, prototypes), `attention` (grid maps, sensory memory, affinity), `quality` (time, J&F,
-parameter sweeps); `_common` the shared helpers. This package is the one home of the
+parameter sweeps), `diagram` (XMem's parts with the paper's symbols, one part highlighted),
+`animation` (masks played as an embedded MP4); `_common` the shared helpers. This package is the one home of the
 figures: the app's and the notebooks' alike.
 """
 
@@ -43,6 +44,8 @@ from .memory import (  # noqa: F401
 )
 from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
 from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
+from .diagram import PARTS, architecture_figure  # noqa: F401
+from .animation import OverlayVideo, overlay_video  # noqa: F401
 
 __all__ = [
     "series",
@@ -65,4 +68,7 @@ __all__ = [
     "tiers_figure",
     "working_memory_figure",
     "long_video_memory_figure",
+    "architecture_figure",
+    "overlay_video",
+    "OverlayVideo",
 ]
