@@ -128,16 +128,36 @@ def test_usage_histogram_consolidation_and_forgetting(run):
     event = next(r.consolidation for r in records if r.consolidation)
     fig = viz.usage_histogram(event)
     ax = fig.axes[0]
+    assert ax.get_yscale() == "log"  # the default: the usage-0 bar would otherwise flatten the rest
     heights = [p.get_height() for p in ax.patches]
     # Two stacked series over the same bins: the counts add up to the candidates.
     assert sum(heights) == pytest.approx(event.num_candidates)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["candidates not chosen", f"prototypes (P = {len(event.prototype_indices)})"]
+    tie = (f"threshold u = {event.threshold_usage:.4g}: {event.tied_at_threshold} tied, {event.chosen_from_tie} chosen"
+           + (" (by topk's order)" if event.chosen_from_tie < event.tied_at_threshold else ""))
+    zero = int((event.candidate_usage == 0).sum())
+    assert legend == ["candidates not chosen", f"prototypes (P = {len(event.prototype_indices)})", tie,
+                      f"usage exactly 0: {zero} of {event.num_candidates} ({zero / event.num_candidates:.0%})"]
+    assert viz.usage_histogram(event, log_count=False).axes[0].get_yscale() == "linear"
     forgetting = next(r.forgetting for r in records if r.forgetting)
     fig = viz.usage_histogram(forgetting)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["kept", f"forgotten ({int((~forgetting.kept).sum())})"]
+    assert legend[:2] == ["kept", f"forgotten ({int((~forgetting.kept).sum())})"]
+    assert legend[2].startswith(f"threshold u = {forgetting.threshold_usage:.4g}: {forgetting.tied_at_threshold} tied, all forgotten")
     assert isinstance(viz.usage_histogram(None), Figure)
+
+
+def test_usage_histogram_marks_ties():
+    # 6 candidates tie at the threshold usage 1.0 and 2 of them are chosen; forgetting asked for
+    # 1 but 3 tie at the lowest usage, so 3 go.
+    usage = np.array([0.0, 1.0, 3.0, 1.0, 0.0, 1.0, 2.0, 1.0, 0.5, 1.0, 1.0, 0.0])
+    event = ConsolidationEvent(12, 0, 0, 4, 12, ["full"], [4], [2, 6, 1, 3], [(0, 2), (0, 6), (0, 1), (0, 3)], usage, 0.0)
+    legend = [t.get_text() for t in viz.usage_histogram(event).axes[0].get_legend().get_texts()]
+    assert "threshold u = 1: 6 tied, 2 chosen (by topk's order)" in legend
+    assert "usage exactly 0: 3 of 12 (25%)" in legend
+    forgetting = ForgettingEvent(5, 4, 1, 3, 0.0, np.array([0.1, 0.1, 0.1, 0.4, 0.5]), np.array([False, False, False, True, True]))
+    legend = [t.get_text() for t in viz.usage_histogram(forgetting).axes[0].get_legend().get_texts()]
+    assert "threshold u = 0.1: 3 tied, all forgotten (2 beyond the 1 requested)" in legend
 
 
 def test_usage_histogram_degenerate_events():
@@ -149,12 +169,15 @@ def test_usage_histogram_degenerate_events():
     assert isinstance(viz.usage_histogram(forgetting), Figure)
 
 
+def _marks(fig: Figure) -> int:
+    return sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection))
+
+
 def test_prototype_figure_marks_every_prototype(run):
     frames, _, records = run
     event = next(r.consolidation for r in records if r.consolidation)
-    fig = viz.prototype_figure(event, frames, (H, W), max_frames=10)
-    marks = sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection))
-    assert marks == len(event.prototype_origins)
+    fig = viz.prototype_figure(event, frames, (H, W))  # by default every origin frame gets a panel
+    assert _marks(fig) == len(event.prototype_origins)
     images = [a for ax in fig.axes for a in ax.get_images()]
     assert len(images) == len({f for f, _ in event.prototype_origins})
     # Markers sit on the frame.
@@ -165,6 +188,44 @@ def test_prototype_figure_marks_every_prototype(run):
                 assert (xy[:, 0] > -8).all() and (xy[:, 0] < W + 8).all()
     empty = ConsolidationEvent(0, 0, 0, 0, 0, [], [], [], [], np.zeros(0), 0.0)
     assert isinstance(viz.prototype_figure(empty, frames, (H, W)), Figure)
+
+
+def test_prototype_figure_shows_every_frame_or_says_what_it_leaves_out():
+    # 11 prototypes on 6 frames (notebook 06 once titled "from 5 memory frames" over 4 panels).
+    frames = np.zeros((8, H, W, 3), np.uint8)
+    origins = [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (3, 0), (4, 0), (5, 0), (5, 1), (6, 0), (6, 1)]
+    event = ConsolidationEvent(0, 0, 0, 11, 11, [], [], list(range(11)), origins, np.ones(11), 0.0)
+    fig = viz.prototype_figure(event, frames, (H, W))
+    assert len([a for ax in fig.axes for a in ax.get_images()]) == 6 and _marks(fig) == 11
+    assert fig.get_suptitle() == "prototype origins: 11 prototypes from 6 memory frames"
+    fig = viz.prototype_figure(event, frames, (H, W), max_frames=4)
+    assert len([a for ax in fig.axes for a in ax.get_images()]) == 4 and _marks(fig) == 9  # frames 1, 2, 5, 6
+    assert fig.get_suptitle().endswith("(showing 4 frames; 2 frames with 2 prototypes not shown)")
+
+
+def test_potentiation_figure_shows_each_prototypes_mix(run):
+    frames, _, records = run
+    event = next(r.consolidation for r in records if r.consolidation)
+    fig = viz.potentiation_figure(event, frames, (H, W), prototypes=[0, 1], top=3)
+    rows = [ax for ax in fig.axes if ax.get_title().startswith("prototype ")]
+    assert [ax.get_title().split(":")[0] for ax in rows] == ["prototype 0", "prototype 1"]
+    own = [w for j in (0, 1) for i, w in zip(event.potentiation_indices[j], event.potentiation_weights[j])
+           if i == event.prototype_indices[j]]
+    assert [ax.get_title().endswith(f"own w = {w:.3g}") for ax, w in zip(rows, own)] == [True, True]
+    # Each row's other panels: the record's largest nonzero weights of other candidates, in order.
+    want = [[f"w = {w:.3g}\nframe {f}" for i, w, (f, _) in zip(event.potentiation_indices[j], event.potentiation_weights[j],
+                                                                 event.potentiation_origins[j])
+             if i != event.prototype_indices[j] and w > 0][:3] for j in (0, 1)]
+    ncols = 1 + max(max(len(w) for w in want), 1)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 2 * ncols
+    for j in (0, 1):
+        row = titles[j * ncols + 1 : (j + 1) * ncols]
+        assert row[: len(want[j])] == want[j] and not any(row[len(want[j]):])
+    assert isinstance(viz.potentiation_figure(event, frames, (H, W)), Figure)  # default: the 3 most mixed
+    bare = ConsolidationEvent(0, 0, 0, 1, 1, [], [], [0], [(0, 0)], np.ones(1), 0.0)
+    with pytest.raises(ValueError, match="no potentiation record"):
+        viz.potentiation_figure(bare, frames, (H, W))
 
 
 def test_affinity_figure_panels_and_heat(run):
@@ -248,6 +309,7 @@ def test_figures_render(run, tmp_path):
         viz.occupancy_figure(records, CONFIG),
         viz.usage_histogram(event),
         viz.prototype_figure(event, frames, (H, W)),
+        viz.potentiation_figure(event, frames, (H, W)),
         viz.affinity_figure(records[-1].affinity, frames, records[-1].index, (H, W)),
         viz.overlay_strip(frames, masks),
         viz.long_video_memory_figure({"a": records}, bound=123, length=len(records)),

@@ -33,6 +33,16 @@ class ConsolidationEvent:
     Made by `LongTermMemory.consolidate`. Inside the memory the fields marked (array) are
     torch tensors on the session's device; hooks receive `to_host()`'s copy, with NumPy
     arrays and lists, made only when a hook listens (no device sync otherwise).
+
+    Prototype selection (Sec. 3.4) takes the P candidates of highest usage with `torch.topk`.
+    Where candidates tie at the threshold usage (the P-th highest), `topk`'s order decides
+    which of them become prototypes, as in the official code: `tied_at_threshold` and
+    `chosen_from_tie` say how many (properties of the host copy).
+
+    Memory potentiation: prototype j's value is sum_i w_ij v_i over the candidates i, with
+    w_ij = softmax_i S(k_i, q_j) (Eq. 3, the prototype's key as the query, no top-k); its
+    shrinkage likewise. The `potentiation_*` fields keep, per prototype, the largest of those
+    weights (the first object group's, which also mix the shrinkage): None when not recorded.
     """
 
     working_size_before: int
@@ -46,6 +56,11 @@ class ConsolidationEvent:
     prototype_origins: list[tuple[int, int]]  # (array, P x 2) (frame index, pixel index) of each prototype
     candidate_usage: np.ndarray  # (array) usage of every candidate when prototypes were chosen
     usage_margin: float  # gap between the last chosen and the first unchosen usage
+    # Potentiation, per prototype j (rows in prototype order), its m = POTENTIATION_TOP largest w_ij:
+    potentiation_indices: np.ndarray | None = None  # (array, P x m) candidate indices i, descending w (-1: none)
+    potentiation_weights: np.ndarray | None = None  # (array, P x m) those w_ij (a row sums to <= 1)
+    potentiation_origins: np.ndarray | None = None  # (array, P x m x 2) (frame index, pixel index) of those i
+    potentiation_effective: np.ndarray | None = None  # (array, P) effective number mixed, 1 / sum_i w_ij^2
 
     def to_host(self) -> "ConsolidationEvent":
         """A copy with plain data: NumPy usage, lists of indices and of (frame, pixel) origins."""
@@ -55,7 +70,41 @@ class ConsolidationEvent:
             prototype_indices=[int(i) for i in _host(self.prototype_indices)],
             prototype_origins=[(int(f), int(p)) for f, p in origins],
             candidate_usage=_host(self.candidate_usage),
+            potentiation_indices=_host(self.potentiation_indices),
+            potentiation_weights=_host(self.potentiation_weights),
+            potentiation_origins=_host(self.potentiation_origins),
+            potentiation_effective=_host(self.potentiation_effective),
         )
+
+    # ---- the tie report (computed from the host copy's arrays) ----------------------------
+    @property
+    def threshold_usage(self) -> float | None:
+        """Usage of the least-used prototype (the P-th highest usage); None without prototypes."""
+        chosen = _chosen_usage(self)
+        return float(chosen.min()) if len(chosen) else None
+
+    @property
+    def tied_at_threshold(self) -> int:
+        """Candidates whose usage equals the threshold exactly (chosen or not)."""
+        threshold = self.threshold_usage
+        return 0 if threshold is None else int((np.asarray(_host(self.candidate_usage)) == threshold).sum())
+
+    @property
+    def chosen_from_tie(self) -> int:
+        """Prototypes taken from the tie at the threshold. When fewer than `tied_at_threshold`,
+        `torch.topk`'s order, not usage, chose which of the tied candidates became prototypes."""
+        threshold = self.threshold_usage
+        return 0 if threshold is None else int((_chosen_usage(self) == threshold).sum())
+
+    @property
+    def zero_usage(self) -> int:
+        """Candidates that received no attention at all (usage exactly 0)."""
+        return int((np.asarray(_host(self.candidate_usage)) == 0).sum())
+
+
+def _chosen_usage(event: ConsolidationEvent) -> np.ndarray:
+    usage = np.asarray(_host(event.candidate_usage))
+    return usage[np.asarray(_host(event.prototype_indices), dtype=np.int64)]
 
 
 @dataclass
@@ -63,6 +112,10 @@ class ForgettingEvent:
     """Long-term memory was full (>= L_max - P) and its least-used elements were dropped.
 
     Made by `LongTermMemory.forget` / `forget_oldest`; (array) fields as in ConsolidationEvent.
+    Every element whose usage equals the threshold (the `requested`-th smallest) goes, as in
+    the official code, so `removed` can exceed `requested`: `removed_beyond_request` of them,
+    all tied at `threshold_usage` (properties of the host copy). Forgetting without usage
+    counts (this kit's first-in-first-out fallback) has no usage: `usage_before` is empty.
     """
 
     long_term_size_before: int
@@ -75,6 +128,47 @@ class ForgettingEvent:
 
     def to_host(self) -> "ForgettingEvent":
         return replace(self, usage_before=_host(self.usage_before), kept=_host(self.kept))
+
+    @property
+    def threshold_usage(self) -> float | None:
+        """Usage of the most-used forgotten element; None when usage was not counted (FIFO)."""
+        usage = np.asarray(_host(self.usage_before))
+        forgotten = ~np.asarray(_host(self.kept), bool)
+        return float(usage[forgotten].max()) if len(usage) and forgotten.any() else None
+
+    @property
+    def tied_at_threshold(self) -> int:
+        """Elements whose usage equals the threshold exactly (all of them were forgotten)."""
+        threshold = self.threshold_usage
+        return 0 if threshold is None else int((np.asarray(_host(self.usage_before)) == threshold).sum())
+
+    @property
+    def removed_beyond_request(self) -> int:
+        """removed - requested: elements that went only because they tie at the threshold."""
+        return self.removed - self.requested
+
+
+def tie_report(records: Sequence["FrameRecord"]) -> list[dict[str, Any]]:
+    """One row per consolidation and forgetting step: where ties at the threshold usage decided.
+
+    consolidation rows: frame, candidates, prototypes, threshold usage, candidates tied at it,
+    prototypes chosen from the tie (by `torch.topk`'s order), candidates with zero usage.
+    forgetting rows: frame, requested, removed, threshold usage, elements tied at it, removed
+    beyond the request (ties). From the records' host copies.
+    """
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        f, c = r.forgetting, r.consolidation
+        if f is not None:  # forgetting comes first on its frame
+            rows.append({"frame": r.index, "event": "forgetting", "requested": f.requested, "removed": f.removed,
+                         "threshold": f.threshold_usage, "tied": f.tied_at_threshold,
+                         "removed_beyond_request": f.removed_beyond_request})
+        if c is not None:
+            rows.append({"frame": r.index, "event": "consolidation", "candidates": c.num_candidates,
+                         "prototypes": len(c.prototype_indices), "threshold": c.threshold_usage,
+                         "tied": c.tied_at_threshold, "chosen_from_tie": c.chosen_from_tie,
+                         "zero_usage": c.zero_usage})
+    return rows
 
 
 @dataclass

@@ -197,7 +197,7 @@ class MemoryManager:
         lt = self.long_term
         capacity = cfg.max_long_term_elements - cfg.num_prototypes
         if lt.size >= capacity:
-            # Without usage counts, drop the oldest instead (the official code raises).
+            # Without usage counts, this kit drops the oldest (FIFO, its fallback); the official code raises.
             events.forgetting = lt.forget(capacity) if lt.count_usage else lt.forget_oldest(capacity)
         candidates = self.working.take_candidates(cfg.min_mid_term_frames)
         events.consolidation = lt.consolidate(candidates, cfg.num_prototypes)

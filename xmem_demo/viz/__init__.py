@@ -42,6 +42,7 @@ from ._common import (  # noqa: F401
 from .memory import (  # noqa: F401
     occupancy_figure, usage_histogram, prototype_figure, tiers_figure, working_memory_figure, long_video_memory_figure,
 )
+from .memory import potentiation_figure  # noqa: F401
 from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
 from .attention import AttentionMatrix, attention_matrix, attention_matrix_figure  # noqa: F401
 from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
@@ -60,6 +61,7 @@ __all__ = [
     "occupancy_figure",
     "usage_histogram",
     "prototype_figure",
+    "potentiation_figure",
     "grid_maps_figure",
     "sensory_figure",
     "affinity_figure",

@@ -1,6 +1,7 @@
 """Figures of the memory tiers: occupancy over time (together, or each tier on its own axis,
 or over a long video on a log axis with its bound), usage at consolidation and forgetting,
-where prototypes came from, which frames working memory holds (Sec. 3.2-3.4)."""
+where prototypes came from and what potentiation mixed into them, which frames working memory
+holds (Sec. 3.2-3.4)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..geometry import FrameGeometry
-from ._common import byte_label, _get, series, _index, _events, _frame_getter, _geometry, WORKING_COLOR, LONG_TERM_COLOR, SENSORY_COLOR, TOTAL_COLOR, FrameGetter
+from ._common import STRIDE, byte_label, _get, series, _index, _events, _frame_getter, _geometry, WORKING_COLOR, LONG_TERM_COLOR, SENSORY_COLOR, TOTAL_COLOR, FrameGetter
 
 
 # ---- memory occupancy ----------------------------------------------------------------------------
@@ -105,20 +107,27 @@ def occupancy_figure(
 
 
 # ---- usage: consolidation and forgetting -----------------------------------------------------------
-def usage_histogram(event: Any, bins: int = 30, ax: Any = None, title: str | None = None) -> Figure:
+def usage_histogram(event: Any, bins: int = 30, ax: Any = None, title: str | None = None,
+                    log_count: bool = True) -> Figure:
     """Histogram of usage at a consolidation (prototypes highlighted) or a forgetting step.
 
     ConsolidationEvent: candidate_usage, with the P chosen prototypes (the highest usage,
     Sec. 3.4 "prototype selection") in red. ForgettingEvent: usage_before, with the
-    forgotten (least used) elements in black.
+    forgotten (least used) elements in black. The dashed line is the threshold usage; its
+    legend entry says how many elements tie there exactly and how the tie was resolved
+    (`torch.topk`'s order picks the prototypes among tied candidates; forgetting drops all of
+    them). A further entry counts the elements with usage exactly 0.
+
+    log_count: a logarithmic count axis (the default): usage is sparse, so one bar (usage 0)
+    would otherwise hold most elements and the prototypes' bars would be invisible slivers.
     """
     if ax is None:
-        fig = Figure(figsize=(6, 3), layout="constrained")
+        fig = Figure(figsize=(6.4, 3), layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.figure
     ax.set_xlabel("usage (mean attention received per read)")
-    ax.set_ylabel("memory elements")
+    ax.set_ylabel("memory elements" + (" (log scale)" if log_count else ""))
     ax.grid(alpha=0.3)
     if event is None:
         ax.set_title(title or "no event")
@@ -129,26 +138,35 @@ def usage_histogram(event: Any, bins: int = 30, ax: Any = None, title: str | Non
         chosen[np.asarray(event.prototype_indices, dtype=int)] = True
         parts = [(usage[~chosen], "0.6", "candidates not chosen"), (usage[chosen], LONG_TERM_COLOR, f"prototypes (P = {int(chosen.sum())})")]
         default_title = f"consolidation: {len(usage)} candidates → {int(chosen.sum())} prototypes"
-        threshold = usage[chosen].min() if chosen.any() else None
+        threshold = event.threshold_usage if chosen.any() else None
+        tie = (f"threshold u = {threshold:.4g}: {event.tied_at_threshold} tied, {event.chosen_from_tie} chosen"
+               + (" (by topk's order)" if event.chosen_from_tie < event.tied_at_threshold else "")) if threshold is not None else ""
     else:
         usage = np.asarray(event.usage_before, dtype=float)
         kept = np.asarray(event.kept, bool) if len(event.kept) == len(usage) else np.ones(len(usage), bool)
         parts = [(usage[kept], LONG_TERM_COLOR, "kept"), (usage[~kept], "black", f"forgotten ({int((~kept).sum())})")]
         default_title = f"forgetting: {len(usage)} long-term elements → {int(kept.sum())}"
-        threshold = usage[~kept].max() if (~kept).any() else None
+        threshold = event.threshold_usage if (~kept).any() else None
+        beyond = event.removed - event.requested
+        tie = (f"threshold u = {threshold:.4g}: {event.tied_at_threshold} tied, all forgotten"
+               + (f" ({beyond} beyond the {event.requested} requested)" if beyond > 0 else "")) if threshold is not None else ""
     if len(usage):
         lo, hi = float(usage.min()), float(usage.max())
         edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
         data = [p[0] for p in parts]
-        ax.hist(data, bins=edges, stacked=True, color=[p[1] for p in parts], label=[p[2] for p in parts])
+        ax.hist(data, bins=edges, stacked=True, color=[p[1] for p in parts], label=[p[2] for p in parts], log=log_count)
         # A rug under the axis for the highlighted elements: visible even where a bar is 1 of 100s.
         marked, color = parts[1][0], parts[1][1]
         if len(marked):
-            ax.plot(marked, np.zeros(len(marked)), "|", color=color, ms=14, mew=1.5, clip_on=False, zorder=4,
-                    label="_rug")
+            ax.plot(marked, np.full(len(marked), 0.5 if log_count else 0.0), "|", color=color, ms=14, mew=1.5,
+                    clip_on=False, zorder=4, label="_rug")
         if threshold is not None:
-            ax.axvline(threshold, color="black", lw=0.8, ls="--")
-        ax.legend(fontsize=8)
+            ax.axvline(threshold, color="black", lw=0.8, ls="--", label=tie)
+        zero = int((usage == 0).sum())
+        ax.plot([], [], " ", label=f"usage exactly 0: {zero} of {len(usage)} ({zero / len(usage):.0%})")
+        if log_count:
+            ax.set_ylim(bottom=0.5)
+        ax.legend(fontsize=7, loc="upper right")
     ax.set_title(title or default_title, fontsize=10)
     return fig
 
@@ -158,15 +176,18 @@ def prototype_figure(
     frames: Sequence[np.ndarray] | FrameGetter | Mapping[int, np.ndarray],
     frame_hw: tuple[int, int],
     working_size: int | None = None,
-    max_frames: int = 4,
+    max_frames: int | None = None,
     width: float = 12.0,
     geometry: FrameGeometry | None = None,
+    cols: int = 4,
 ) -> Figure:
     """Where the prototypes of one consolidation came from: markers on their source frames.
 
     Marker colour = rank by usage (darkest = most used). Each prototype is one grid cell
-    (a 16x16 patch of the working frame). geometry: the record's `FrameRecord.geometry`
-    (else derived from frame_hw and working_size).
+    (a 16x16 patch of the working frame). Every origin frame gets a panel (`cols` per row),
+    unless `max_frames` limits them to the frames with the most prototypes; the title then
+    says how many frames and prototypes are left out. geometry: the record's
+    `FrameRecord.geometry` (else derived from frame_hw and working_size).
     """
     geo = _geometry(frame_hw, working_size, geometry)
     frame_hw = geo.frame_hw
@@ -178,9 +199,11 @@ def prototype_figure(
     shown = sorted(by_frame, key=lambda f: -len(by_frame[f]))[:max_frames]
     shown.sort()
     n = max(len(shown), 1)
+    ncols = max(1, min(n, cols))
+    nrows = -(-n // ncols)
     aspect = frame_hw[0] / frame_hw[1]
-    fig = Figure(figsize=(width, width / n * aspect + 0.8), layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    fig = Figure(figsize=(width, nrows * width / ncols * aspect + 0.8), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     grid = geo.grid_hw
     total = max(len(origins), 1)
     sc = None
@@ -194,13 +217,106 @@ def prototype_figure(
         ax.set_xlim(-0.5, frame_hw[1] - 0.5)
         ax.set_ylim(frame_hw[0] - 0.5, -0.5)
         ax.set_title(f"frame {f}: {len(cells)} prototypes", fontsize=9)
+    for ax in axes:
         ax.axis("off")
     if not shown:
-        axes[0].axis("off")
         axes[0].text(0.5, 0.5, "no prototypes", ha="center", va="center", transform=axes[0].transAxes)
     elif sc is not None:
         fig.colorbar(sc, ax=list(axes), shrink=0.8, label="rank by usage (0 = most used)")
-    fig.suptitle(f"prototype origins: {len(origins)} prototypes from {len(by_frame)} memory frames", fontsize=10)
+    heading = f"prototype origins: {len(origins)} prototypes from {len(by_frame)} memory frames"
+    if len(shown) < len(by_frame):
+        left = sum(len(by_frame[f]) for f in by_frame if f not in shown)
+        heading += f" (showing {len(shown)} frames; {len(by_frame) - len(shown)} frames with {left} prototypes not shown)"
+    fig.suptitle(heading, fontsize=10)
+    return fig
+
+
+def potentiation_figure(
+    event: Any,
+    frames: Sequence[np.ndarray] | FrameGetter | Mapping[int, np.ndarray],
+    frame_hw: tuple[int, int],
+    prototypes: Sequence[int] | None = None,
+    top: int = 4,
+    working_size: int | None = None,
+    geometry: FrameGeometry | None = None,
+    context: float = 2.0,
+    width: float = 11.0,
+    title: str | None = None,
+) -> Figure:
+    """Memory potentiation (Sec. 3.4): "this prototype is a weighted mix of these candidates".
+
+    A prototype's value is sum_i w_i v_i over all candidates i, w = softmax of the similarity
+    of each candidate's key to the prototype's key (Eq. 3); the prototype's own candidate has
+    the largest weight (similarity 0, the maximum). One row per prototype: its patch on the
+    frame it came from, with its own weight, then the `top` other candidates with the largest
+    weights, each on its own frame with its weight (only nonzero weights: with sharp attention
+    the rest underflow to exactly 0). A patch is one stride-16 grid cell (outlined) with
+    `context` cells around it.
+
+    prototypes: ranks (0 = most used) to show; None: the three most mixed (largest effective
+    number of candidates, 1 / sum w^2). Needs the event's potentiation record (every session's
+    hook receives it).
+    """
+    geo = _geometry(frame_hw, working_size, geometry)
+    frame_hw = geo.frame_hw
+    get = _frame_getter(frames)
+    weights = getattr(event, "potentiation_weights", None)
+    if weights is None:
+        raise ValueError("this ConsolidationEvent has no potentiation record (potentiation_weights is None)")
+    weights = np.asarray(weights, dtype=float)
+    indices = np.asarray(event.potentiation_indices)
+    mix_origins = np.asarray(event.potentiation_origins)
+    proto_index = np.asarray(event.prototype_indices, dtype=int)
+    usage = np.asarray(event.candidate_usage, dtype=float)
+    effective = np.asarray(event.potentiation_effective, dtype=float)
+    if prototypes is None:
+        prototypes = np.argsort(-np.nan_to_num(effective, nan=0.0), kind="stable")[:3]
+    rows = [int(j) for j in prototypes if 0 <= int(j) < len(weights)]
+
+    def contributors(j: int) -> tuple[float, list[int]]:
+        """(the prototype's own weight, positions of its `top` largest other nonzero weights)."""
+        entries = [k for k in range(weights.shape[1]) if indices[j, k] >= 0 and weights[j, k] > 0]
+        own = [weights[j, k] for k in entries if indices[j, k] == proto_index[j]]
+        return (own[0] if own else 0.0), [k for k in entries if indices[j, k] != proto_index[j]][:max(1, top)]
+
+    ncols = 1 + max([len(contributors(j)[1]) for j in rows] + [1])
+    panel = min(width / ncols, 2.4)  # inches per patch
+    fig = Figure(figsize=(max(panel * ncols, 6.0), max(len(rows), 1) * panel * 1.25 + 0.5), layout="constrained")
+    axes = fig.subplots(max(len(rows), 1), ncols, squeeze=False)
+    grid_cols = geo.grid_hw[1]
+    cell = STRIDE / geo.scale  # one grid cell in frame pixels
+    half = cell * (0.5 + context)
+
+    def patch(ax, frame: int, pixel: int, color: str, heading: str) -> None:
+        image = get(frame)
+        if image is not None:
+            ax.imshow(image)
+        y, x = geo.grid_to_image(pixel // grid_cols, pixel % grid_cols)
+        ax.add_patch(Rectangle((x - cell / 2, y - cell / 2), cell, cell, fill=False, edgecolor=color, lw=2.2))
+        ax.set_xlim(x - half, x + half)
+        ax.set_ylim(y + half, y - half)
+        ax.set_title(heading, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    for row, j in zip(axes, rows):
+        frame, pixel = (int(v) for v in event.prototype_origins[j])
+        own, others = contributors(j)
+        patch(row[0], frame, pixel, LONG_TERM_COLOR,
+              f"prototype {j}: frame {frame}\nusage {usage[proto_index[j]]:.3g}, own w = {own:.3g}")
+        row[0].set_ylabel(f"effective {effective[j]:.2f}\ncandidates", fontsize=8)
+        for ax, k in zip(row[1:], others):
+            f, p = (int(v) for v in mix_origins[j, k])
+            patch(ax, f, p, "black", f"w = {weights[j, k]:.3g}\nframe {f}")
+        for ax in row[1 + len(others):]:
+            ax.axis("off")
+    if not rows:
+        for ax in axes.ravel():
+            ax.axis("off")
+        axes[0, 0].text(0.5, 0.5, "no prototypes", ha="center", va="center", transform=axes[0, 0].transAxes)
+    n = getattr(event, "num_candidates", len(usage))
+    fig.suptitle(title or f"memory potentiation: a prototype's value = Σ w_i v_i over the {n} candidates\n"
+                          f"(red: the prototype; black: its next largest w_i)", fontsize=10)
     return fig
 
 
