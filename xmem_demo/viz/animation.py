@@ -15,7 +15,7 @@ import base64
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -31,8 +31,10 @@ MAX_EMBEDDED_BYTES = 2_000_000  # keep committed notebooks small: refuse to embe
 class OverlayVideo:
     """An MP4 of frames with their masks overlaid; shows itself as an HTML5 <video> in a notebook."""
 
-    mp4: bytes
-    poster_jpeg: bytes
+    # Left out of repr: a notebook stores an output's text/plain beside its HTML, and the bytes'
+    # repr there would be about twice the size of the video itself.
+    mp4: bytes = field(repr=False)
+    poster_jpeg: bytes = field(repr=False)
     size: tuple[int, int]  # width, height in pixels
     fps: float
     frame_indices: tuple[int, ...]
