@@ -46,6 +46,7 @@ from .memory import potentiation_figure  # noqa: F401
 from .attention import grid_maps_figure, sensory_figure, affinity_figure  # noqa: F401
 from .attention import AttentionMatrix, attention_matrix, attention_matrix_figure  # noqa: F401
 from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
+from .quality import elements_read, read_multiply_adds, read_cost_figure  # noqa: F401
 from .diagram import PARTS, architecture_figure  # noqa: F401
 from .animation import OverlayVideo, overlay_video  # noqa: F401
 
@@ -77,4 +78,7 @@ __all__ = [
     "architecture_figure",
     "overlay_video",
     "OverlayVideo",
+    "elements_read",
+    "read_multiply_adds",
+    "read_cost_figure",
 ]
