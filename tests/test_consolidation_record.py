@@ -150,6 +150,11 @@ def test_session_events_carry_the_record(tiny_model):
         np.testing.assert_array_equal(e.potentiation_indices[:, 0], e.prototype_indices)
         origins = np.array(e.prototype_origins)
         np.testing.assert_array_equal(e.potentiation_origins[:, 0], origins)
+    for r in records:
+        if r.forgetting:
+            f = r.forgetting
+            assert f.origins.shape == (f.long_term_size_before, 2)
+            assert set(f.origins[:, 0]) <= {o[0] for e in events for o in e.prototype_origins}
     rows = tie_report(records)
     assert [row["frame"] for row in rows if row["event"] == "consolidation"] == [r.index for r in records if r.consolidation]
     for row in rows:
@@ -158,3 +163,16 @@ def test_session_events_carry_the_record(tiny_model):
             assert row["removed"] - row["requested"] == row["removed_beyond_request"] <= row["tied"] - 1
         else:
             assert 1 <= row["chosen_from_tie"] <= row["tied"]
+
+
+def test_forgetting_records_the_origins_of_what_it_removed():
+    hw = 10
+    lt = LongTermMemory(count_usage=True)
+    event = lt.consolidate(candidates(30, torch.arange(30.0), hw), num_prototypes=6)  # prototypes 29..24
+    lt.use_count = torch.tensor([5.0, 1.0, 3.0, 0.5, 4.0, 6.0])
+    lt.life_count = torch.ones(6)
+    origins_before = [(int(f), int(p)) for f, p in event.to_host().prototype_origins]
+    forgetting = lt.forget(target_size=4).to_host()
+    assert [tuple(o) for o in forgetting.origins] == origins_before
+    assert [tuple(o) for o in forgetting.origins[~forgetting.kept]] == [origins_before[1], origins_before[3]]
+    assert (lt.origin // hw).tolist() == [f for (f, _), k in zip(origins_before, forgetting.kept) if k]

@@ -125,9 +125,10 @@ class ForgettingEvent:
     usage_margin: float
     usage_before: np.ndarray  # (array) usage of every element before forgetting
     kept: np.ndarray  # (array) bool per element before forgetting
+    origins: np.ndarray | None = None  # (array, N x 2) (frame index, pixel index) of every element before forgetting
 
     def to_host(self) -> "ForgettingEvent":
-        return replace(self, usage_before=_host(self.usage_before), kept=_host(self.kept))
+        return replace(self, usage_before=_host(self.usage_before), kept=_host(self.kept), origins=_host(self.origins))
 
     @property
     def threshold_usage(self) -> float | None:

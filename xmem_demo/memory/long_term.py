@@ -30,6 +30,7 @@ POTENTIATION_TOP = 8
 class LongTermMemory(KeyValueStore):
     def __init__(self, count_usage: bool) -> None:
         super().__init__(count_usage)
+        self.frame_size = 0  # HW of the memory frames the prototypes came from (known at the first consolidation)
 
     def consolidate(self, candidates: Candidates, num_prototypes: int) -> ConsolidationEvent:
         """Turn candidates into P prototypes and append them (prototype selection + potentiation)."""
@@ -68,7 +69,7 @@ class LongTermMemory(KeyValueStore):
         proto_shrinkage = readout(affinity0, c.shrinkage)
         origin = c.origin[indices]
         self.append(proto_key, proto_shrinkage, None, group_values, origin)
-        hw = candidates.frame_size
+        hw = self.frame_size = candidates.frame_size
         mix_index, mix_weight, mix_effective = self._potentiation_record(affinity0, first0, valid0, p)
         mix_origin = c.origin[mix_index.clamp(min=0)]  # (where the index is -1: not meaningful)
         return ConsolidationEvent(
@@ -129,8 +130,10 @@ class LongTermMemory(KeyValueStore):
         survived = usage > threshold
         margin = float(smallest[requested] - threshold) if self.size > requested else float("inf")
         size_before = self.size
+        origins = self._origins()
         self.keep_mask(survived)
-        return ForgettingEvent(size_before, target_size, requested, int((~survived).sum()), margin, usage, survived)
+        return ForgettingEvent(size_before, target_size, requested, int((~survived).sum()), margin, usage, survived,
+                               origins)
 
     def forget_oldest(self, target_size: int) -> ForgettingEvent | None:
         """Without usage counts, drop the oldest elements (first in, first out).
@@ -145,5 +148,13 @@ class LongTermMemory(KeyValueStore):
             return None
         size_before = self.size
         survived = torch.arange(self.size, device=self.key.device) >= requested
+        origins = self._origins()
         self.keep_mask(survived)
-        return ForgettingEvent(size_before, target_size, requested, requested, float("nan"), torch.zeros(0), survived)
+        return ForgettingEvent(size_before, target_size, requested, requested, float("nan"), torch.zeros(0), survived,
+                               origins)
+
+    def _origins(self) -> torch.Tensor | None:
+        """(frame, pixel) of every element, N x 2: a copy (removing elements compacts the buffers in place);
+        None before the first consolidation (the frame size is unknown)."""
+        hw = self.frame_size
+        return torch.stack([self.origin // hw, self.origin % hw], 1) if hw else None
