@@ -49,6 +49,7 @@ from .quality import time_figure, metric_figure, sweep_figure  # noqa: F401
 from .quality import elements_read, read_multiply_adds, read_cost_figure  # noqa: F401
 from .diagram import PARTS, architecture_figure  # noqa: F401
 from .animation import OverlayVideo, overlay_video  # noqa: F401
+from .ablation import paired_difference_figure, running_mean_and_error  # noqa: F401  (paired differences over clips)
 
 __all__ = [
     "series",
@@ -81,4 +82,6 @@ __all__ = [
     "elements_read",
     "read_multiply_adds",
     "read_cost_figure",
+    "paired_difference_figure",
+    "running_mean_and_error",
 ]
