@@ -290,7 +290,7 @@ def potentiation_figure(
     def patch(ax, frame: int, pixel: int, color: str, heading: str) -> None:
         image = get(frame)
         if image is not None:
-            ax.imshow(image)
+            ax.imshow(image, interpolation="nearest")  # the frame's own pixels, magnified
         y, x = geo.grid_to_image(pixel // grid_cols, pixel % grid_cols)
         ax.add_patch(Rectangle((x - cell / 2, y - cell / 2), cell, cell, fill=False, edgecolor=color, lw=2.2))
         ax.set_xlim(x - half, x + half)
