@@ -179,12 +179,12 @@ def prototype_figure(
     max_frames: int | None = None,
     width: float = 12.0,
     geometry: FrameGeometry | None = None,
-    cols: int = 4,
+    cols: int = 5,
 ) -> Figure:
     """Where the prototypes of one consolidation came from: markers on their source frames.
 
     Marker colour = rank by usage (darkest = most used). Each prototype is one grid cell
-    (a 16x16 patch of the working frame). Every origin frame gets a panel (`cols` per row),
+    (a 16x16 patch of the working frame). Every origin frame gets a panel (at most `cols` per row),
     unless `max_frames` limits them to the frames with the most prototypes; the title then
     says how many frames and prototypes are left out. geometry: the record's
     `FrameRecord.geometry` (else derived from frame_hw and working_size).
@@ -199,8 +199,8 @@ def prototype_figure(
     shown = sorted(by_frame, key=lambda f: -len(by_frame[f]))[:max_frames]
     shown.sort()
     n = max(len(shown), 1)
-    ncols = max(1, min(n, cols))
-    nrows = -(-n // ncols)
+    nrows = -(-n // max(cols, 1))
+    ncols = -(-n // nrows)  # balanced rows: 5 frames -> 1 x 5, 6 -> 2 x 3, 7 -> 2 x 4
     aspect = frame_hw[0] / frame_hw[1]
     fig = Figure(figsize=(width, nrows * width / ncols * aspect + 0.8), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
@@ -222,7 +222,7 @@ def prototype_figure(
     if not shown:
         axes[0].text(0.5, 0.5, "no prototypes", ha="center", va="center", transform=axes[0].transAxes)
     elif sc is not None:
-        fig.colorbar(sc, ax=list(axes), shrink=0.8, label="rank by usage (0 = most used)")
+        fig.colorbar(sc, ax=list(axes), shrink=0.8, label="rank by usage\n(0 = most used)")
     heading = f"prototype origins: {len(origins)} prototypes from {len(by_frame)} memory frames"
     if len(shown) < len(by_frame):
         left = sum(len(by_frame[f]) for f in by_frame if f not in shown)
