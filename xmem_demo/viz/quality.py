@@ -66,7 +66,7 @@ def metric_figure(
             ax.plot(np.arange(len(y)), y, lw=1.5, color=f"C{k}", label=label)
     for k, (label, frames) in enumerate((marks or {}).items()):
         for j, t in enumerate(frames):
-            ax.axvline(t, color=f"C{k + len(values)}", lw=0.6, ls=":", label=label if j == 0 else None)
+            ax.axvline(t, color=f"C{k + len(values)}", lw=1.0, ls="--", label=label if j == 0 else None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -150,7 +150,7 @@ def read_cost_figure(
     may hold (T_max HW + L_max), dashed. `network_multiply_adds`: the network's own cost per
     frame (e.g. counted with torch.utils.flop_counter), drawn where the read would cost as much.
     """
-    fig = Figure(figsize=(width, 3.4), layout="constrained")
+    fig = Figure(figsize=(width, 4.2), layout="constrained")
     ax = fig.add_subplot()
     slope_macs = 2 * hw * key_dim  # multiply-adds per element read
     fixed = hw * top_k * value_dim * num_objects  # the readout, once N >= k
@@ -180,12 +180,14 @@ def read_cost_figure(
         ax.axhline(to_elements(network_multiply_adds / 1e6), color="0.5", lw=1.0, ls="-.",
                    label=f"where the read costs as much as the network ({network_multiply_adds / 1e6:.0f} M multiply-adds per frame)")
     ax.set_yscale("log")
-    ax.set_ylim(bottom=1)
+    smallest = [int(n[n > 0].min()) for n in (elements_read(r) for r in runs.values() if len(r)) if (n > 0).any()]
+    ax.set_ylim(bottom=max(1.0, min(smallest, default=2) / 2))  # frame 0 reads nothing: not drawn down to 1
     ax.set_xlabel("frame t")
     ax.set_ylabel("elements read per frame (N, log)")
     right = ax.secondary_yaxis("right", functions=(to_macs, to_elements))
     right.set_ylabel("read: multiply-adds (millions)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7.5, loc="upper left")
+    if ax.get_lines():  # below the axes: the curves fill the upper left
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     ax.set_title(title or "the memory read's cost per frame, counted (the same on any machine)", fontsize=10)
     return fig
