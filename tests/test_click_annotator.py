@@ -117,3 +117,21 @@ def test_overlay_video_repr_leaves_out_the_bytes():
     frames = [np.full((32, 32, 3), 100, np.uint8)] * 3
     video = viz.overlay_video(frames, [np.zeros((32, 32), np.uint8)] * 3, width=64)
     assert len(repr(video)) < 300 < len(video.mp4)
+
+
+def test_with_sam2_the_clicks_refine_and_reuse_one_embedding(sam2_segmenter):
+    """The SAM 2.1 path (random weights in the official format: plumbing, not mask quality): every
+    click of every object decodes from the frame's one embedding, and undo re-decodes."""
+    annotator = lessons.ClickAnnotator(_frame(), sam2_segmenter)
+    annotator.click(30, 35)
+    annotator.click(40, 45, positive=False)
+    annotator.add_object()
+    annotator.click(90, 40)
+    cache = annotator.session.cache
+    assert cache.computed == 1 and cache.reused == 2  # one image encoder pass for the frame
+    assert annotator.session.decodes == 3
+    annotator.select(1)
+    annotator.undo()
+    assert annotator.session.decodes == 4 and [c.positive for c in annotator.clicks[1]] == [True]
+    labels = annotator.index_mask()
+    assert labels.shape == (80, 120) and set(np.unique(labels).tolist()) <= {0, 1, 2}
