@@ -73,6 +73,33 @@ def test_committed_notebook_carries_its_outputs(path: Path):
         assert "**Model:**" in shown or "**⚠️ Model:**" in shown
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_carries_the_pedagogy_layer(path: Path):
+    """What a lecturer teaches from (issue 23): objectives, a visible class/full switch, the
+    architecture diagram, predict-before-you-run prompts, a failure case that is run, and
+    exercises whose solutions are hidden until asked for."""
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "You will learn" in markdown, "learning objectives near the top"
+    mode_cells = [i for i, src in enumerate(code) if re.search(r'^MODE = "(class|full)"', src, re.M)]
+    assert mode_cells, "a visible MODE cell"
+    assert 'MODE = "class"' in code[mode_cells[0]], "the committed switch is set to class mode (what CI and a class run)"
+    assert "lessons.mode(MODE" in code[mode_cells[0]]
+    assert mode_cells[0] <= 4, "the MODE cell sits near the top"
+    assert not any("lessons.quick()" in src or "QUICK" in src for src in code), "modes come from the MODE cell"
+    assert any("viz.architecture_figure(" in src for src in code), "the architecture diagram"
+    assert markdown.count("🤔 Predict") >= 2, "at least two predict-before-you-run prompts"
+    failure = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## When it fails" in c.source]
+    assert failure, "a failure-case section"
+    assert any(c.cell_type == "code" for c in nb.cells[failure[0] + 1:]), "the failure case is run, not only described"
+    assert "## Exercises" in markdown
+    exercises = markdown[markdown.index("## Exercises"):]
+    assert exercises.count("<details>") >= 2 and exercises.count("<details>") == exercises.count("</details>"), \
+        "two or more exercises, each with a hidden solution"
+    assert "**Next:**" in markdown or path.stem == SERIES[-1]
+
+
 def _weights_available() -> bool:
     from xmem_demo.weights import MINI_PATH, cached_path
 
