@@ -39,6 +39,22 @@ def test_architecture_figure_names_every_part_and_highlights_only_the_chosen_one
     assert two["long-term memory"].get_facecolor() != grey and two["sensory memory $h$"].get_facecolor() == grey
 
 
+def test_architecture_figure_shows_itself_as_a_small_png(monkeypatch):
+    pytest.importorskip("IPython")
+    from PIL import Image
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    fig = viz.architecture_figure("sensory")
+    fig._ipython_display_()
+    png = shown[0].data
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.mode == "P" and len(image.getcolors()) <= 64
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=fig.dpi)
+    assert image.size == Image.open(full).size and len(png) < 0.5 * len(full.getvalue())
+
+
 def test_architecture_figure_refuses_an_unknown_part():
     with pytest.raises(ValueError, match="unknown part.*'memory'.*choose from"):
         viz.architecture_figure("memory")
