@@ -45,6 +45,8 @@ def test_mode_cell_runs_unless_the_environment_overrides_it_and_the_banner_says_
     assert "**Mode: class**" in shown[-1] and "300 frames ← running" in shown[-1] and 'MODE = "full"' in shown[-1]
     assert lessons.mode("Full", full_runs="10,000 frames") == "full"
     assert "10,000 frames ← running" in shown[-1] and "XMEM_NOTEBOOK_MODE" not in shown[-1]
+    lessons.mode("class", class_runs="the clip", full_runs="the same: no long run here")
+    assert 'MODE = "full"' not in shown[-1], "no invitation to a full mode that runs the same"
     monkeypatch.setenv(lessons.MODE_ENV, "full")
     assert lessons.mode("class") == "full"
     assert "set by XMEM_NOTEBOOK_MODE; the cell says 'class'" in shown[-1]

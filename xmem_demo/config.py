@@ -140,8 +140,9 @@ class MemoryConfig:
     max_long_term_elements: int = _setting(10000, Setting(  # L_max: long-term capacity before forgetting
         "L_max", "L_max", "long-term capacity; when full, the least-used elements are forgotten", 500, 50000, 500,
         flag="--max-long-term-elements"))
-    # Count usage of long-term elements (needed for forgetting). None = the official eval.py
-    # rule, decided per video from its length (see `resolve_count_usage`).
+    # Count usage of long-term elements (what forgetting ranks by). None = the official eval.py
+    # rule, decided per video from its length (see `resolve_count_usage`). False while forgetting
+    # is needed: this kit forgets first-in-first-out (its own fallback; the official code raises).
     count_long_term_usage: bool | None = None
 
     @classmethod

@@ -1,4 +1,4 @@
-"""What the teaching notebooks (notebooks/00-06) share: set-up, the example clip, small runs.
+"""What the teaching notebooks (notebooks/00-07) share: set-up, the example clip, small runs.
 
 Each notebook starts with
 
@@ -79,7 +79,7 @@ def mode(requested: str = "class", class_runs: str = "", full_runs: str = "") ->
         lines.append(f"- class: {class_runs}" + (" ← running" if chosen == "class" else ""))
     if full_runs:
         lines.append(f"- full: {full_runs}" + (" ← running" if chosen == "full" else ""))
-    if chosen == "class" and full_runs:
+    if chosen == "class" and full_runs and not full_runs.lower().startswith("the same"):
         lines.append('\nSet `MODE = "full"` in this cell and rerun the notebook for the full runs.')
     display(Markdown("\n".join(lines)))
     return chosen
