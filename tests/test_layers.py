@@ -27,7 +27,7 @@ LAYERS = {
     "record_builder": 4, "objects": 4, "session": 4, "checkpoint": 4, "weights": 4, "validate": 4, "masks": 4,
     "metrics": 4, "outdir": 4, "run_writer": 4,
     # 5: whole videos, figures, clicks, live tracking, lessons, datasets, training
-    "pipeline": 5, "viz": 5, "clicks": 5, "live": 5, "lessons": 5, "lesson_figures": 5, "label_propagation": 5,
+    "pipeline": 5, "viz": 5, "clicks": 5, "live": 5, "lessons": 5, "label_propagation": 5,
     "batch": 5, "training": 5,
     # 6: the front ends
     "cli": 6, "app": 6, "__init__": 6, "__main__": 6,
