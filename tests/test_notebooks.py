@@ -35,7 +35,8 @@ SERIES = [
     "07_live",
 ]
 PER_NOTEBOOK_SECONDS = 300
-# Committed outputs stay small: figures at modest dpi, no embedded videos or widget state.
+# Committed outputs stay small: palette PNGs at modest dpi, short H.264 videos (viz.overlay_video caps
+# each at 2 MB; about 50-300 KB here), no widget state.
 MAX_NOTEBOOK_BYTES = 1_500_000
 MAX_SERIES_BYTES = 5_000_000
 
