@@ -90,6 +90,7 @@ def test_overlay_video_plays_every_frame_with_its_mask_at_the_asked_size():
     assert np.allclose(centres, expected, atol=2.5), (centres, expected)
     html = video._repr_html_()
     assert html.count("data:video/mp4;base64,") == 1 and "poster='data:image/jpeg;base64," in html
+    assert "<source" not in html and " src='data:video/mp4;base64," in html  # on <video>: kept by JupyterLab's sanitiser
     assert "moving square" in html
     assert video.poster_figure().axes[0].images
     del rng

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import re
@@ -192,3 +193,42 @@ def start_live(page, url: str, size: str | None = None, segmented: int = 2, time
     time.sleep(1.0)
     page.locator("#live-track").click()
     wait_for_count(page, r"frames segmented: (\d+)", segmented, timeout=timeout)
+
+
+@contextlib.contextmanager
+def jupyter_lab(folder: Path, env: dict[str, str] | None = None, start_seconds: float = 90.0):
+    """JupyterLab serving `folder` on a free local port, no token; yields its URL, stops it after."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(folder / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.token=",
+         "--ServerApp.password=", f"--ServerApp.root_dir={folder}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + start_seconds
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+

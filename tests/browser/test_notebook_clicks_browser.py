@@ -10,17 +10,12 @@ Headless runs (nbclient, the notebook test) cannot click; this is where the brow
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from .browser_support import launch_browser, require_browser
+from .browser_support import jupyter_lab, launch_browser, require_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,12 +34,6 @@ file_mask = read_index_mask(EXAMPLE_MASK)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving a notebook made of the prelude and notebook 06's widget cell."""
@@ -57,35 +46,10 @@ def lab(tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PRELUDE), nbformat.v4.new_code_cell(widget_cell[0])])
     nb.metadata = original.metadata  # its kernelspec: JupyterLab starts the kernel without asking
     nbformat.write(nb, folder / "clicks.ipynb")
-    port = _free_port()
     env = dict(os.environ, XMEM_DEMO_OFFLINE="1", XMEM_DEMO_CLICK_MODEL="grabcut", OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    log = open(folder / "lab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.token=",
-         "--ServerApp.password=", f"--ServerApp.root_dir={folder}", "--allow-root"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-    try:
+    with jupyter_lab(folder, env) as url:
         yield url, folder
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def test_clicks_on_the_picture_in_jupyterlab(lab):

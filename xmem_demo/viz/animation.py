@@ -41,13 +41,17 @@ class OverlayVideo:
     caption: str = ""
 
     def _repr_html_(self) -> str:
+        # The data URI sits on <video> itself: JupyterLab sanitises the outputs of a notebook it
+        # does not trust (every committed notebook, until it runs) and strips a <source> child's
+        # src, leaving only the poster; the video's own src is kept and plays
+        # (tests/browser/test_notebook_videos_browser.py).
         video = base64.b64encode(self.mp4).decode("ascii")
         poster = base64.b64encode(self.poster_jpeg).decode("ascii")
         caption = f"<figcaption style='font-size:90%'>{self.caption}</figcaption>" if self.caption else ""
         return (
             f"<figure style='margin:0'><video width='{self.size[0]}' height='{self.size[1]}' controls loop autoplay muted"
-            f" playsinline poster='data:image/jpeg;base64,{poster}'>"
-            f"<source type='video/mp4' src='data:video/mp4;base64,{video}'></video>{caption}</figure>"
+            f" playsinline poster='data:image/jpeg;base64,{poster}' src='data:video/mp4;base64,{video}'>"
+            f"</video>{caption}</figure>"
         )
 
     def save(self, path: str | os.PathLike) -> None:
