@@ -220,10 +220,6 @@ def compact_figures(colors: int = 256) -> bool:
     (matplotlib's have 256 entries) the difference is not visible. Photo-like figures belong in
     `jpeg`. Call after `%matplotlib inline` and `setup()`. Returns False outside IPython.
     """
-    import io
-
-    from PIL import Image
-
     try:
         from IPython import get_ipython
     except ImportError:
@@ -233,13 +229,10 @@ def compact_figures(colors: int = 256) -> bool:
         return False
     from matplotlib.figure import Figure
 
+    from .viz import png_bytes
+
     def palette_png(fig: Figure) -> bytes:
-        rgba = io.BytesIO()
-        fig.savefig(rgba, format="png", dpi=FIGURE_DPI, bbox_inches="tight", facecolor="white")
-        image = Image.open(rgba).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
-        out = io.BytesIO()
-        image.save(out, format="png", optimize=True)
-        return out.getvalue()
+        return png_bytes(fig, dpi=FIGURE_DPI, colors=colors, bbox_inches="tight", facecolor="white")
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, palette_png)
     return True

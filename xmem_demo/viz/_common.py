@@ -116,13 +116,25 @@ def image_to_grid(y: float, x: float, frame_hw: tuple[int, int], working_size: i
     return FrameGeometry.for_frame(frame_hw, working_size).image_to_grid(y, x)
 
 
-def png_bytes(fig: Figure, dpi: float | None = None) -> bytes:
-    """The figure as PNG bytes, e.g. for an `ipywidgets.Image` that a slider redraws."""
+def png_bytes(fig: Figure, dpi: float | None = None, colors: int | None = None, **savefig_options: Any) -> bytes:
+    """The figure as PNG bytes, e.g. for an `ipywidgets.Image` that a slider redraws.
+
+    colors: a palette PNG of at most that many colours (about a third of the bytes for plots and
+    line art; the committed notebooks use it). savefig_options go to `Figure.savefig`.
+    """
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi if dpi is not None else fig.dpi)
-    return buffer.getvalue()
+    fig.savefig(buffer, format="png", dpi=dpi if dpi is not None else fig.dpi, **savefig_options)
+    if colors is None:
+        return buffer.getvalue()
+    from PIL import Image
+
+    buffer.seek(0)
+    palette = Image.open(buffer).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 # ---- masks -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Iterable
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ._common import LONG_TERM_COLOR, SENSORY_COLOR, WORKING_COLOR
+from ._common import LONG_TERM_COLOR, SENSORY_COLOR, WORKING_COLOR, png_bytes
 
 PARTS = ("query", "readout", "sensory", "working", "long_term", "decoder", "value")
 _NETWORK_COLOR = "#7f7f7f"
@@ -76,16 +76,7 @@ class DiagramFigure(Figure):
     COLORS = 64
 
     def png(self) -> bytes:
-        import io
-
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=self.dpi)
-        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(self.COLORS)
-        out = io.BytesIO()
-        image.save(out, format="PNG", optimize=True)
-        return out.getvalue()
+        return png_bytes(self, colors=self.COLORS)
 
     def _ipython_display_(self) -> None:
         from IPython.display import Image, display
