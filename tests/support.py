@@ -7,6 +7,8 @@
   every time);
 * `Segment` / `run_cli`: an `xmem-demo segment` command line, and `xmem-demo` run in this
   process with its exit code and output as a user sees them;
+* `SMALL_MEMORY` / `small_memory_run`: memory settings that consolidate and forget within a few
+  frames, and a seeded random clip run through them (the figures' and the events' tests);
 * `http_server` / `point_downloads_at` / `weights_host`: a local server standing in for the
   weights host; `file_host` serves given files (optionally cut off), `QuietHandler` logs nothing.
 """
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from xmem_demo import MemoryConfig
 
 from .conftest import TINY
 
@@ -54,6 +58,33 @@ def square_mask(label: int = 1) -> np.ndarray:
     mask = np.zeros((H, W), np.uint8)
     mask[10:26, 4:20] = label
     return mask
+
+
+# r = 1, T_min = 2, T_max = 3, P = 4, L_max = 10: a consolidation every frame from frame 3,
+# forgetting from the third one.
+SMALL_MEMORY = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=3, num_prototypes=4,
+                            max_long_term_elements=10, count_long_term_usage=True)
+
+
+def small_memory_run(model, num_frames: int, hw: tuple[int, int], box: tuple[slice, slice], seed: int,
+                     probe: list[tuple[int, int]] | None = None):
+    """Random frames (seeded) through SMALL_MEMORY, object 1 given on frame 0 as the `box` region,
+    every frame probed at the `probe` cells; returns (frames, index masks, FrameRecords)."""
+    from xmem_demo import InferenceSession, RecordCollector
+
+    frames = np.random.default_rng(seed).integers(0, 256, (num_frames, *hw, 3), dtype=np.uint8)
+    mask = np.zeros(hw, np.uint8)
+    mask[box] = 1
+    session = InferenceSession(model, SMALL_MEMORY, num_frames=num_frames)
+    collector = RecordCollector()
+    session.add_hook(collector)
+    if probe is not None:
+        session.set_probe(probe)
+    masks = []
+    for t, frame in enumerate(frames):
+        prob = session.step(frame, mask=mask if t == 0 else None, end=t == num_frames - 1)
+        masks.append(session.to_index_mask(prob))
+    return frames, masks, collector.records
 
 
 def save_tiny_checkpoint(path: Path, **kwargs):

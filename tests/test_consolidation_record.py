@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from xmem_demo import InferenceSession, MemoryConfig, RecordCollector
 from xmem_demo.memory import LongTermMemory, WorkingMemory
 from xmem_demo.memory.long_term import POTENTIATION_TOP
 from xmem_demo.memory.working import Candidates
 from xmem_demo.records import tie_report
+
+from .support import small_memory_run
 
 CK, CV = 4, 3
 
@@ -127,19 +128,7 @@ def test_forgetting_reports_why_more_went_than_requested():
 
 def test_session_events_carry_the_record(tiny_model):
     """A real session: the hook's events hold host arrays that agree with each other."""
-    h, w = 40, 56
-    config = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=3, num_prototypes=4,
-                          max_long_term_elements=10, count_long_term_usage=True)
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (10, h, w, 3), dtype=np.uint8)
-    mask = np.zeros((h, w), np.uint8)
-    mask[5:20, 10:30] = 1
-    session = InferenceSession(tiny_model, config, num_frames=len(frames))
-    collector = RecordCollector()
-    session.add_hook(collector)
-    for t, frame in enumerate(frames):
-        session.step(frame, mask=mask if t == 0 else None, end=t == len(frames) - 1)
-    records = collector.records
+    records = small_memory_run(tiny_model, 10, (40, 56), np.s_[5:20, 10:30], seed=0)[2]
     events = [r.consolidation for r in records if r.consolidation]
     assert events and any(r.forgetting for r in records)
     for e in events:

@@ -7,34 +7,22 @@ import pytest
 import torch
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
 
 from xmem_demo import InferenceSession, MemoryConfig, RecordCollector, viz
 from xmem_demo.geometry import FrameGeometry
 from xmem_demo.records import AffinityProbe, ConsolidationEvent, ForgettingEvent
 from xmem_demo.session import pad_to_multiple
 
+from .support import SMALL_MEMORY, small_memory_run
+
 H, W = 40, 56  # not multiples of 16: exercises the padding
-CONFIG = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=3, num_prototypes=4,
-                      max_long_term_elements=10, count_long_term_usage=True)
+CONFIG = SMALL_MEMORY
 
 
 @pytest.fixture(scope="module")
 def run(tiny_model):
     """A short session with consolidations and forgetting, every frame probed at two cells."""
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (12, H, W, 3), dtype=np.uint8)
-    mask = np.zeros((H, W), np.uint8)
-    mask[5:20, 10:30] = 1
-    session = InferenceSession(tiny_model, CONFIG, num_frames=len(frames))
-    records = RecordCollector()
-    session.add_hook(records)
-    session.set_probe([(0, 0), (1, 2)])
-    masks = []
-    for t, frame in enumerate(frames):
-        prob = session.step(frame, mask=mask if t == 0 else None, end=t == len(frames) - 1)
-        masks.append(session.to_index_mask(prob))
-    return frames, masks, records.records
+    return small_memory_run(tiny_model, 12, (H, W), np.s_[5:20, 10:30], seed=0, probe=[(0, 0), (1, 2)])
 
 
 def _lines(fig: Figure) -> list:

@@ -14,29 +14,20 @@ import torch
 from matplotlib.figure import Figure
 from torch.utils.flop_counter import FlopCounterMode
 
-from xmem_demo import InferenceSession, MemoryConfig, RecordCollector, viz
+from xmem_demo import viz
 from xmem_demo.memory.fast_read import query_similarity
 from xmem_demo.memory.similarity import anisotropic_l2
 
+from .support import SMALL_MEMORY, small_memory_run
+
 H, W = 48, 64  # 3 x 4 = 12 elements per memory frame
-CONFIG = MemoryConfig(mem_every=1, min_mid_term_frames=2, max_mid_term_frames=3, num_prototypes=4,
-                      max_long_term_elements=10, count_long_term_usage=True)
+CONFIG = SMALL_MEMORY
 
 
 @pytest.fixture(scope="module")
 def records(tiny_model):
     """14 frames with consolidations and forgetting; every frame probed at two cells."""
-    rng = np.random.default_rng(1)
-    frames = rng.integers(0, 256, (14, H, W, 3), dtype=np.uint8)
-    mask = np.zeros((H, W), np.uint8)
-    mask[8:30, 10:40] = 1
-    session = InferenceSession(tiny_model, CONFIG, num_frames=len(frames))
-    collector = RecordCollector()
-    session.add_hook(collector)
-    session.set_probe([(0, 0), (2, 3)])
-    for t, frame in enumerate(frames):
-        session.step(frame, mask=mask if t == 0 else None, end=t == len(frames) - 1)
-    return collector.records
+    return small_memory_run(tiny_model, 14, (H, W), np.s_[8:30, 10:40], seed=1, probe=[(0, 0), (2, 3)])[2]
 
 
 def test_elements_read_is_what_each_query_was_compared_with(records):
