@@ -4,7 +4,8 @@
 
 The MP4 is written by the kit's own encoder (`xmem_demo.video.mp4.Mp4Writer`: PyAV's bundled
 FFmpeg, no separate ffmpeg needed) and embedded as base64 on the <video> element, so a committed
-notebook plays it in JupyterLab before it runs (checked in Chromium by
+notebook plays it in JupyterLab before it runs, on ▶ (JupyterLab drops autoplay from a notebook
+it does not trust yet; checked in Chromium by
 tests/browser/test_notebook_videos_browser.py; VS Code, Colab and nbviewer were not checked).
 Where no video plays, the first frame with its mask is the player's poster, and
 `poster_figure()` draws it as a figure when one is wanted. A short clip at modest size is
